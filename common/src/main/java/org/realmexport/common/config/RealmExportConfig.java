@@ -1,0 +1,101 @@
+package org.realmexport.common.config;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.realmexport.common.topic.Topics;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Settings every service shares, declared as data with documented defaults (Kafka's
+ * {@link ConfigDef}). Each service's config extends {@link #baseConfigDef()} with its own keys.
+ * Keys that start with {@code kafka.} pass through unchanged to the Kafka clients
+ * ({@code kafka.security.protocol=SSL} becomes {@code security.protocol=SSL}).
+ */
+public class RealmExportConfig extends AbstractConfig {
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String TASK_PARTITIONS = "task.partitions";
+    public static final String REPLICATION_FACTOR = "replication.factor";
+    public static final String JDBC_URL = "jdbc.url";
+    public static final String JDBC_USER = "jdbc.user";
+    public static final String JDBC_PASSWORD = "jdbc.password";
+    public static final String UPLOADS_DIR = "uploads.dir";
+    public static final String S3_ENDPOINT = "s3.endpoint";
+    public static final String S3_ACCESS_KEY = "s3.access.key";
+    public static final String S3_SECRET_KEY = "s3.secret.key";
+    public static final String S3_REGION = "s3.region";
+    public static final String METRICS_PORT = "metrics.port";
+    public static final String KAFKA_PASSTHROUGH_PREFIX = "kafka.";
+
+    /**
+     * Environment variables that `realm-export stack` prints and docker-compose sets, and the
+     * config key each fills. An explicit option always wins over the environment.
+     */
+    public static final Map<String, String> ENVIRONMENT = Map.of(
+            "KAFKA_BOOTSTRAP", BOOTSTRAP_SERVERS,
+            "JDBC_URL", JDBC_URL,
+            "JDBC_USER", JDBC_USER,
+            "JDBC_PASSWORD", JDBC_PASSWORD,
+            "S3_ENDPOINT", S3_ENDPOINT,
+            "S3_ACCESS_KEY", S3_ACCESS_KEY,
+            "S3_SECRET_KEY", S3_SECRET_KEY,
+            "UPLOADS_DIR", UPLOADS_DIR,
+            "TOPIC_PREFIX", TOPIC_PREFIX);
+
+    public static ConfigDef baseConfigDef() {
+        return new ConfigDef()
+                .define(BOOTSTRAP_SERVERS, Type.STRING, "localhost:9092", Importance.HIGH,
+                        "Kafka bootstrap servers (env KAFKA_BOOTSTRAP).")
+                .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, Importance.MEDIUM,
+                        "Prefix of every topic and consumer group, so deployments can share a cluster.")
+                .define(TASK_PARTITIONS, Type.INT, 12, ConfigDef.Range.atLeast(1), Importance.MEDIUM,
+                        "Partitions of the task and result topics when they are created: the most workers that can share one export.")
+                .define(REPLICATION_FACTOR, Type.SHORT, (short) 1, Importance.LOW,
+                        "Replication factor of topics created at start-up (3 in production).")
+                .define(JDBC_URL, Type.STRING, null, Importance.HIGH,
+                        "JDBC URL of Zulip's PostgreSQL (env JDBC_URL); may name a schema with currentSchema=zulip.")
+                .define(JDBC_USER, Type.STRING, null, Importance.MEDIUM, "Database user, when not in the URL.")
+                .define(JDBC_PASSWORD, Type.PASSWORD, null, Importance.MEDIUM, "Database password, when not in the URL.")
+                .define(UPLOADS_DIR, Type.STRING, null, Importance.MEDIUM,
+                        "Zulip's LOCAL_UPLOADS_DIR (env UPLOADS_DIR), for local-storage uploads.")
+                .define(S3_ENDPOINT, Type.STRING, null, Importance.LOW, "S3 endpoint override (env S3_ENDPOINT).")
+                .define(S3_ACCESS_KEY, Type.STRING, null, Importance.LOW, "S3 access key (env S3_ACCESS_KEY).")
+                .define(S3_SECRET_KEY, Type.PASSWORD, null, Importance.LOW, "S3 secret key (env S3_SECRET_KEY).")
+                .define(S3_REGION, Type.STRING, "us-east-1", Importance.LOW, "S3 region.")
+                .define(METRICS_PORT, Type.INT, -1, Importance.LOW,
+                        "Port of the Prometheus /metrics endpoint; -1 serves none, 0 picks a free port.");
+    }
+
+    public RealmExportConfig(ConfigDef definition, Map<?, ?> originals) {
+        super(definition, originals, false);
+    }
+
+    public Topics topics() {
+        return new Topics(getString(TOPIC_PREFIX));
+    }
+
+    /** Kafka client properties: bootstrap servers plus every {@code kafka.*} pass-through key. */
+    public Properties kafkaProperties() {
+        Properties props = new Properties();
+        props.put("bootstrap.servers", getString(BOOTSTRAP_SERVERS));
+        props.putAll(originalsWithPrefix(KAFKA_PASSTHROUGH_PREFIX, true));
+        return props;
+    }
+
+    /** Settings from the environment, for the keys {@link #ENVIRONMENT} maps. */
+    public static Map<String, String> fromEnvironment(Map<String, String> env) {
+        Map<String, String> out = new HashMap<>();
+        ENVIRONMENT.forEach((var, key) -> {
+            String value = env.get(var);
+            if (value != null && !value.isBlank()) {
+                out.put(key, value);
+            }
+        });
+        return out;
+    }
+}

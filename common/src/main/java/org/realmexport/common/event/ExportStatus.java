@@ -1,0 +1,53 @@
+package org.realmexport.common.event;
+
+import java.util.Map;
+
+/**
+ * The latest word on an export, on the compacted {@code realm-export.status} topic keyed by
+ * export id: the last record per key is the export's state.
+ *
+ * @param v            format version
+ * @param exportId     export id
+ * @param requestId    the request it came from
+ * @param realmId      zerver_realm.id (null when the realm was not found)
+ * @param realm        the realm as requested (id or string_id)
+ * @param type         export type
+ * @param state        life-cycle state
+ * @param tasksPlanned config + shard tasks
+ * @param tasksDone    distinct tasks reported
+ * @param watermark    highest message id in scope
+ * @param messages     messages planned
+ * @param output       the export directory
+ * @param tarball      the tarball's path (SUCCEEDED)
+ * @param sha256       the tarball's sha256 (SUCCEEDED)
+ * @param size         the tarball's size in bytes (SUCCEEDED)
+ * @param rows         rows per table so far
+ * @param error        the anomaly (FAILED)
+ * @param realmExportId the zerver_realmexport row to update, when the export came from one
+ * @param updatedAt    epoch milliseconds
+ */
+public record ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
+                           String type, ExportState state, int tasksPlanned, int tasksDone,
+                           long watermark, long messages, String output, String tarball,
+                           String sha256, Long size, Map<String, Long> rows, String error,
+                           Long realmExportId, long updatedAt) implements Versioned {
+
+    public ExportStatus withState(ExportState newState, String newError) {
+        return new ExportStatus(v, exportId, requestId, realmId, realm, type, newState, tasksPlanned,
+                tasksDone, watermark, messages, output, tarball, sha256, size, rows, newError,
+                realmExportId, System.currentTimeMillis());
+    }
+
+    public ExportStatus withProgress(int done, Map<String, Long> newRows) {
+        return new ExportStatus(v, exportId, requestId, realmId, realm, type,
+                state == ExportState.PLANNED ? ExportState.RUNNING : state, tasksPlanned, done,
+                watermark, messages, output, tarball, sha256, size, newRows, error, realmExportId,
+                System.currentTimeMillis());
+    }
+
+    public ExportStatus succeeded(String tarballPath, String tarballSha256, long tarballSize) {
+        return new ExportStatus(v, exportId, requestId, realmId, realm, type, ExportState.SUCCEEDED,
+                tasksPlanned, tasksDone, watermark, messages, output, tarballPath, tarballSha256,
+                tarballSize, rows, null, realmExportId, System.currentTimeMillis());
+    }
+}

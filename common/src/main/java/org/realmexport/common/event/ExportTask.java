@@ -1,0 +1,44 @@
+package org.realmexport.common.event;
+
+/**
+ * A unit of work for the shard workers, on {@code realm-export.config-tasks} (kind
+ * {@code REALM_CONFIG}) or {@code realm-export.shard-tasks} (kind {@code MESSAGES}), keyed by
+ * {@link #taskId()} so that redeliveries of a task land on the same partition.
+ *
+ * @param v             format version
+ * @param exportId      the export this task belongs to
+ * @param kind          {@code REALM_CONFIG} or {@code MESSAGES}
+ * @param realmId       zerver_realm.id
+ * @param type          export type ({@link org.realmexport.common.ExportType#cliName()})
+ * @param output        the export's directory (local path), where the task's file is written
+ * @param watermark     highest zerver_message.id at planning time; no task exports a higher id
+ * @param shard         1-based shard number (MESSAGES only; 0 for REALM_CONFIG)
+ * @param firstId       first message id of the shard, inclusive (MESSAGES only)
+ * @param lastId        last message id of the shard, inclusive (MESSAGES only)
+ * @param expectedCount number of messages the shard must contain (MESSAGES only)
+ * @param tasksPlanned  total number of tasks of the export (config + shards)
+ */
+public record ExportTask(int v, String exportId, Kind kind, long realmId, String type, String output,
+                         long watermark, int shard, long firstId, long lastId, int expectedCount,
+                         int tasksPlanned) implements Versioned {
+
+    public enum Kind { REALM_CONFIG, MESSAGES }
+
+    /** {@code realm} for the config task, {@code messages-000042} for shard 42. */
+    public String taskId() {
+        return kind == Kind.REALM_CONFIG ? "realm" : messagesFileStem(shard);
+    }
+
+    /** The file this task writes, relative to the export directory (the main one for config). */
+    public String fileName() {
+        return taskId() + ".json";
+    }
+
+    public String key() {
+        return exportId + "/" + taskId();
+    }
+
+    public static String messagesFileStem(int shard) {
+        return String.format("messages-%06d", shard);
+    }
+}

@@ -1,0 +1,37 @@
+package org.realmexport.common.event;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a worker reports on {@code realm-export.shard-results} after its file is durably in
+ * place, keyed by export id. One per task; redeliveries carry the same task id and are counted
+ * once by the assembler.
+ *
+ * @param v           format version
+ * @param exportId    export id
+ * @param taskId      {@link ExportTask#taskId()}
+ * @param tasksPlanned total tasks of the export, copied from the task
+ * @param files       the files this task wrote (relative path to size and sha256)
+ * @param rows        rows written per table (e.g. zerver_message: 1000)
+ * @param attachments attachment id to the exported message ids (this task's) that reference it
+ * @param scheduledAttachments attachment id to exported scheduled message ids (config task)
+ * @param clients     zerver_client ids referenced by this task's rows
+ * @param messageIds  {@code [firstId, lastId]} actually exported by a MESSAGES task
+ * @param error       null on success; otherwise the anomaly that fails the export
+ * @param worker      the worker that ran it (for operators; never part of any file)
+ */
+public record TaskResult(int v, String exportId, String taskId, int tasksPlanned,
+                         Map<String, FileInfo> files, Map<String, Long> rows,
+                         Map<Long, List<Long>> attachments, Map<Long, List<Long>> scheduledAttachments,
+                         List<Long> clients, List<Long> messageIds, String error, String worker)
+        implements Versioned {
+
+    /** Size and checksum of one written file. */
+    public record FileInfo(long size, String sha256) {
+    }
+
+    public boolean failed() {
+        return error != null;
+    }
+}

@@ -1,0 +1,2 @@
+/** Shared records, topic names, JSON writing, storage and database access. */
+package org.realmexport.common;
