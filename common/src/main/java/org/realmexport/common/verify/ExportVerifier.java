@@ -76,7 +76,7 @@ public final class ExportVerifier {
         public String summary() {
             return String.format(Locale.ROOT,
                     "%s %s: realm %s, %d users, %d streams, %d messages in %d files, %d usermessages, "
-                            + "%d attachments; %d files, %s checked against manifest.json",
+                            + "%d attachments; %d files (%s)",
                     ok() ? "OK" : problems.size() + " problem(s) in", export, realmId == null ? "?" : realmId,
                     users, streams, messages, messageFiles, userMessages, attachments, files, humanBytes(bytes));
         }
