@@ -24,11 +24,11 @@ class AssemblerCommand extends ServiceCommand {
     }
 
     @Override
-    AutoCloseable start(Map<String, Object> settings) {
+    Running start(Map<String, Object> settings) {
         // TODO(lead): wire once org.realmexport.assembler.ExportAssembler is in main:
         //   ExportAssembler assembler = new ExportAssembler(settings);
         //   assembler.start();
-        //   return assembler;
+        //   return new Running(assembler, assembler::isRunning);   // or () -> true without isRunning()
         throw UsageException.notBuiltYet("assembler", "org.realmexport.assembler.ExportAssembler");
     }
 }

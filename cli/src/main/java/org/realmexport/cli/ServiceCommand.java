@@ -8,6 +8,7 @@ import picocli.CommandLine.Spec;
 
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 
 /**
  * A long-running service (producer, shard worker, assembler): resolves its config, starts it,
@@ -36,8 +37,16 @@ abstract class ServiceCommand implements Callable<Integer> {
     void putServiceOptions(Map<String, Object> settings) {
     }
 
-    /** Constructs and starts the service; closing the result stops it. */
-    abstract AutoCloseable start(Map<String, Object> settings) throws Exception;
+    /** A started service: closing it stops it; {@code alive} turns false if it dies on its own. */
+    record Running(AutoCloseable service, BooleanSupplier alive) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            service.close();
+        }
+    }
+
+    /** Constructs and starts the service. */
+    abstract Running start(Map<String, Object> settings) throws Exception;
 
     /** The service's settings: environment, config file, --set, options (see {@link Settings}). */
     Map<String, Object> settings() {
@@ -53,12 +62,17 @@ abstract class ServiceCommand implements Callable<Integer> {
         String name = spec.name();
         StopSignal stop = root.newStopSignal();
         try {
-            try (AutoCloseable service = start(settings)) {
+            try (Running service = start(settings)) {
                 spec.commandLine().getOut().printf("%s running (Kafka %s, topics %s.*); stop it with Ctrl-C or SIGTERM%n",
                         name, settings.getOrDefault(RealmExportConfig.BOOTSTRAP_SERVERS, "localhost:9092"),
                         settings.getOrDefault(RealmExportConfig.TOPIC_PREFIX, "realm-export"));
                 spec.commandLine().getOut().flush();
-                stop.await();
+                while (!stop.await(1_000)) {
+                    if (!service.alive().getAsBoolean()) {
+                        spec.commandLine().getErr().println(name + ": stopped on its own (see the log above)");
+                        return RealmExportCommand.FAILED;
+                    }
+                }
                 spec.commandLine().getErr().println(name + ": stopping...");
             }
             spec.commandLine().getErr().println(name + ": stopped");

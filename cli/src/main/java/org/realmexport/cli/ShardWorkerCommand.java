@@ -1,5 +1,7 @@
 package org.realmexport.cli;
 
+import org.realmexport.worker.ShardWorker;
+import org.realmexport.worker.ShardWorkerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -11,30 +13,24 @@ import java.util.Map;
                 + "many as the task topics have partitions; they share the work as one consumer group. "
                 + "Runs until Ctrl-C or SIGTERM.")
 class ShardWorkerCommand extends ServiceCommand {
-    // TODO(lead): use the worker's own constants (e.g. ShardWorkerConfig.ZULIP_VERSION) once it is in main
-    static final String ZULIP_VERSION = "zulip.version";
-    static final String WORKER_ID = "worker.id";
-
     @Option(names = "--zulip-version", paramLabel = "VERSION",
-            description = "Zulip version written to migration_status.json (default: the worker's).")
+            description = "Zulip version written to migration_status.json; the importer wants its own major "
+                    + "version (default: the worker's).")
     String zulipVersion;
 
     @Option(names = "--worker-id", paramLabel = "ID",
-            description = "Name of this worker in task results and logs (default: the worker's, e.g. host name).")
+            description = "Name of this worker in task results and logs (default: a random one).")
     String workerId;
 
     @Override
     void putServiceOptions(Map<String, Object> settings) {
-        Settings.putIfSet(settings, ZULIP_VERSION, zulipVersion);
-        Settings.putIfSet(settings, WORKER_ID, workerId);
+        Settings.putIfSet(settings, ShardWorkerConfig.ZULIP_VERSION, zulipVersion);
+        Settings.putIfSet(settings, ShardWorkerConfig.WORKER_ID, workerId);
     }
 
     @Override
-    AutoCloseable start(Map<String, Object> settings) {
-        // TODO(lead): wire once org.realmexport.worker.ShardWorker is in main:
-        //   ShardWorker worker = new ShardWorker(settings);
-        //   worker.start();
-        //   return worker;
-        throw UsageException.notBuiltYet("shard-worker", "org.realmexport.worker.ShardWorker");
+    Running start(Map<String, Object> settings) {
+        ShardWorker worker = new ShardWorker(settings).start();
+        return new Running(worker, worker::isRunning);
     }
 }
