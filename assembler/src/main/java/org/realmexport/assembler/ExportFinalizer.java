@@ -45,6 +45,8 @@ import java.util.TreeMap;
 final class ExportFinalizer {
     private static final String MESSAGE_TABLE = "zerver_message";
     private static final long CHECK_EVERY = 10_000;
+    /** The worker's realm.json, kept where nothing lists or packs it ('%' never comes out of partPath). */
+    static final String WORKER_REALM_JSON = "%realm.json.worker";
 
     /** The results of one export, visited one at a time. */
     interface TaskResults {
@@ -117,7 +119,13 @@ final class ExportFinalizer {
         try (Connection connection = database.connection()) {
             SchemaCatalog catalog = database.catalog();
             Set<Long> scheduledIds = new HashSet<>();
-            RealmJsonRewriter.Result realm = RealmJsonRewriter.rewrite(dir.resolve(ResultSummary.REALM_JSON),
+            Path realmJson = dir.resolve(ResultSummary.REALM_JSON);
+            Path original = dir.resolve(TarGzPart.PARTS_DIRECTORY).resolve(WORKER_REALM_JSON);
+            if (!Files.isRegularFile(realmJson) && !Files.isRegularFile(original)) {
+                throw new ExportAnomaly("realm.json is missing from " + dir);
+            }
+            RealmJsonRewriter.preserveOriginal(realmJson, original);
+            RealmJsonRewriter.Result realm = RealmJsonRewriter.rewrite(original, realmJson,
                     summary.files.get(ResultSummary.REALM_JSON).sha256(),
                     table -> table.equals("zerver_scheduledmessage") ? scheduledIds::add : null,
                     g -> writeReactionsAndClients(g, connection, catalog, exported, summary));
