@@ -199,25 +199,41 @@ public final class EmbeddedStack implements AutoCloseable {
             };
         }
 
+        /**
+         * The started part, or null after recording why not. An interrupt does not cut the wait
+         * short: a part left starting could not be stopped; start() fails once all are in.
+         */
         private static <T> T await(Future<T> future, String part, List<Throwable> failures) {
             if (future == null) {
                 return null;
             }
-            return collect(future::get, part, failures);
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        return future.get();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    } catch (ExecutionException e) {
+                        failures.add(new IllegalStateException(part + " did not start: " + e.getCause(), e.getCause()));
+                        return null;
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    failures.add(new IllegalStateException("interrupted while " + part + " was starting"));
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
 
         private static <T> T collect(Callable<T> step, String part, List<Throwable> failures) {
             try {
                 return step.call();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failures.add(new IllegalStateException(part + ": interrupted while starting", e));
-            } catch (ExecutionException e) {
-                failures.add(new IllegalStateException(part + " did not start: " + e.getCause(), e.getCause()));
             } catch (Exception e) {
                 failures.add(new IllegalStateException(part + " did not start: " + e, e));
+                return null;
             }
-            return null;
         }
     }
 
