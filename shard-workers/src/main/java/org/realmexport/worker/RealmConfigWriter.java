@@ -79,6 +79,7 @@ final class RealmConfigWriter {
             byRealm("zerver_realmplayground"),
             byRealm("zerver_realmuserdefault"),
             byRealm("zerver_realmexport"),
+            byRealm("zerver_channelfolder"),
             // an acting user of another realm (a server administrator) cannot be imported: Zulip
             // writes null (custom_fetch_realm_audit_logs_for_realm)
             new Part("zerver_realmauditlog", "zerver_realmauditlog", s -> "t.realm_id = " + s.realmId(),

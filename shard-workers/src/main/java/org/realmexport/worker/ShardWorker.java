@@ -163,7 +163,7 @@ public final class ShardWorker implements AutoCloseable {
         }
     }
 
-    /** Test hook: runs after a task's files are written, before its result is committed. */
+    /** Test hook: runs inside the task's transaction, after its result is sent, before the commit. */
     void beforeCommit(Consumer<ExportTask> hook) {
         this.beforeCommit = hook;
     }
@@ -253,7 +253,6 @@ public final class ShardWorker implements AutoCloseable {
                     + " and the export directory {}, then request the export again.", task.exportId(),
                     task.taskId(), result.error(), task.output(), e);
         }
-        beforeCommit.accept(task);
         return commit(record, new ProducerRecord<>(topics.shardResults(), task.exportId(), Json.toBytes(result)), task);
     }
 
@@ -290,6 +289,9 @@ public final class ShardWorker implements AutoCloseable {
             producer.send(out);
             producer.sendOffsetsToTransaction(Map.of(tp, new OffsetAndMetadata(record.offset() + 1)),
                     consumer.groupMetadata());
+            if (task != null) {
+                beforeCommit.accept(task);
+            }
             producer.commitTransaction();
             if (task != null) {
                 tasksDone.incrementAndGet();
