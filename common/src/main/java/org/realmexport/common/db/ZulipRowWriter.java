@@ -180,13 +180,31 @@ public final class ZulipRowWriter {
 
     /** Writes the current row of {@code rs} (selected by {@link #selectFrom()}) as one object. */
     public void writeRow(JsonGenerator g, ResultSet rs) throws SQLException, IOException {
+        writeRow(g, rs, null);
+    }
+
+    /**
+     * Writes the current row of {@code rs} as one object, then lets {@code extra} add fields
+     * computed outside the database before the object closes (e.g. the assembler's
+     * {@code zerver_attachment.messages}, cut down to the exported messages).
+     */
+    public void writeRow(JsonGenerator g, ResultSet rs, ExtraFields extra) throws SQLException, IOException {
         g.writeStartObject();
         for (int i = 0; i < fields.size(); i++) {
             Field f = fields.get(i);
             g.writeFieldName(f.name());
             writeValue(g, rs, i + 1, f.kind());
         }
+        if (extra != null) {
+            extra.write(g);
+        }
         g.writeEndObject();
+    }
+
+    /** Fields appended to a row by {@link #writeRow(JsonGenerator, ResultSet, ExtraFields)}. */
+    @FunctionalInterface
+    public interface ExtraFields {
+        void write(JsonGenerator g) throws IOException;
     }
 
     /** A prepared statement for streaming: forward-only, fetch size {@link #FETCH_SIZE}. */
