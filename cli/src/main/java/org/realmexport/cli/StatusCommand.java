@@ -71,12 +71,17 @@ class StatusCommand implements Callable<Integer> {
         RealmExportConfig cfg = KafkaClients.config(Settings.resolve(root.environment(), config, kafka));
         Topics topics = cfg.topics();
         PrintWriter out = spec.commandLine().getOut();
-        try (Admin admin = KafkaClients.admin(cfg);
-             StatusBoard board = new StatusBoard(KafkaClients.readerProperties(cfg), topics.status())) {
-            if (!board.topicExists()) {
+        Admin admin = KafkaClients.admin(cfg);
+        try {
+            if (!KafkaClients.topicExists(admin, cfg, topics.status())) {
                 out.println("no exports yet (topic " + topics.status() + " does not exist)");
                 return RealmExportCommand.OK;
             }
+        } catch (RuntimeException e) {
+            admin.close(KafkaClients.CLOSE_TIMEOUT);
+            throw e;
+        }
+        try (StatusBoard board = new StatusBoard(KafkaClients.readerProperties(cfg), topics.status())) {
             board.catchUp(Duration.ofSeconds(30));
             if (exportId != null && watch) {
                 ExportStatus last = follow(board, exportId, spec.commandLine().getErr(), timeout);
@@ -111,6 +116,8 @@ class StatusCommand implements Callable<Integer> {
             }
         } catch (KafkaException e) {
             throw KafkaClients.unreachable(cfg, e);
+        } finally {
+            admin.close(KafkaClients.CLOSE_TIMEOUT);
         }
     }
 
