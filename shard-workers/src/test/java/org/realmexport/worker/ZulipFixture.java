@@ -45,14 +45,14 @@ final class ZulipFixture {
         this.c = c;
     }
 
-    /** Creates the fixture schema in schema {@code zulip} of the database at {@code adminUrl}. */
-    static void createSchema(String adminUrl) throws SQLException, IOException {
+    /** Creates the fixture's tables in schema {@code zulip} (which must exist) of the database at {@code url}. */
+    static void createSchema(String url) throws SQLException, IOException {
         String ddl;
         try (InputStream in = ZulipFixture.class.getResourceAsStream("/org/realmexport/localstack/zulip-schema.sql")) {
             ddl = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        try (Connection c = DriverManager.getConnection(adminUrl); Statement s = c.createStatement()) {
-            s.execute("CREATE SCHEMA IF NOT EXISTS zulip; SET search_path = zulip;\n" + ddl);
+        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+            s.execute("SET search_path = zulip;\n" + ddl);
         }
     }
 
