@@ -1,0 +1,26 @@
+package org.realmexport.assembler;
+
+import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.event.TaskResult;
+
+/**
+ * What the progress processor consumes: a worker's {@link TaskResult} or an {@link ExportStatus}
+ * (PLANNED/FAILED from the producer, ASSEMBLING/SUCCEEDED/FAILED back from the assembler itself).
+ * Both inputs are merged into one stream and repartitioned by export id, because the results
+ * topic and the status topic have different partition counts and an export's state must live
+ * in one task. Exactly one field is set.
+ */
+record AssemblerEvent(TaskResult result, ExportStatus status) {
+
+    static AssemblerEvent of(TaskResult result) {
+        return new AssemblerEvent(result, null);
+    }
+
+    static AssemblerEvent of(ExportStatus status) {
+        return new AssemblerEvent(null, status);
+    }
+
+    String exportId() {
+        return result != null ? result.exportId() : status.exportId();
+    }
+}

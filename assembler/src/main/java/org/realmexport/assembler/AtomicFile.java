@@ -1,0 +1,113 @@
+package org.realmexport.assembler;
+
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.UUID;
+
+/**
+ * A file that appears whole or not at all: written to a hidden temporary file beside the target,
+ * digested (sha256) and counted while written, then renamed over the target. A reader never sees
+ * half a file, and a finalizer that dies leaves at most a temporary file that no one lists.
+ */
+final class AtomicFile implements Closeable {
+    /** Size and sha256 of a written file. */
+    record Written(long size, String sha256) {
+    }
+
+    private final Path target;
+    private final Path temp;
+    private final FileChannel channel;
+    private final MessageDigest digest;
+    private final boolean sync;
+    private final OutputStream out;
+    private long size;
+    private boolean committed;
+
+    private AtomicFile(Path target, boolean sync) throws IOException {
+        this.target = target;
+        this.sync = sync;
+        Files.createDirectories(target.toAbsolutePath().getParent());
+        this.temp = target.resolveSibling("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
+        this.channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        this.digest = sha256();
+        OutputStream raw = Channels.newOutputStream(channel);
+        this.out = new BufferedOutputStream(new FilterOutputStream(raw) {
+            @Override
+            public void write(int b) throws IOException {
+                raw.write(b);
+                digest.update((byte) b);
+                size++;
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                raw.write(b, off, len);
+                digest.update(b, off, len);
+                size += len;
+            }
+
+            @Override
+            public void close() {
+                // the channel is closed by commit() / close()
+            }
+        }, 1 << 16);
+    }
+
+    /**
+     * @param sync force the bytes to disk before the rename: for the files whose loss after a
+     *             crash would go unnoticed (JSON, the tarball); a copied upload that vanishes is
+     *             simply copied again by the next finalizing
+     */
+    static AtomicFile create(Path target, boolean sync) throws IOException {
+        return new AtomicFile(target, sync);
+    }
+
+    /** The stream to write to; do not close it (commit or close this instead). */
+    OutputStream stream() {
+        return out;
+    }
+
+    Written commit() throws IOException {
+        out.flush();
+        if (sync) {
+            channel.force(true);
+        }
+        channel.close();
+        try {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        committed = true;
+        return new Written(size, HexFormat.of().formatHex(digest.digest()));
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (!committed) {
+            channel.close();
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

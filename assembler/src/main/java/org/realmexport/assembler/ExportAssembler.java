@@ -1,0 +1,230 @@
+package org.realmexport.assembler;
+
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.realmexport.common.config.RealmExportConfig;
+import org.realmexport.common.db.Database;
+import org.realmexport.common.topic.Topics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The assembler service: a Kafka Streams application (application id
+ * {@code <prefix>-assembler}, exactly-once) that counts the task results of each export once,
+ * reports progress, decides when an export is complete or failed, and hands complete exports to
+ * finalizers that run off the stream thread (attachments, reactions, clients, uploads, stats,
+ * manifest, tarball) and post SUCCEEDED or FAILED on the status topic.
+ *
+ * <pre>{@code
+ * try (ExportAssembler assembler = new ExportAssembler(Map.of(
+ *         "bootstrap.servers", "127.0.0.1:9092", "jdbc.url", url, "uploads.dir", "/home/zulip/uploads"))) {
+ *     assembler.start();
+ *     ...
+ * }
+ * }</pre>
+ * Settings: {@link ExportAssemblerConfig}. Any number of instances may run; each finalizes the
+ * exports of the partitions it owns.
+ */
+public final class ExportAssembler implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ExportAssembler.class);
+    static final String SERVICE = "assembler";
+
+    private final ExportAssemblerConfig config;
+    private final Topics topics;
+    private final MeterRegistry registry;
+    private final FinalizerHooks hooks;
+    private Database database;
+    private Producer<String, byte[]> producer;
+    private FinalizerService finalizers;
+    private volatile KafkaStreams streams;
+    private KafkaStreamsMetrics streamsMetrics;
+    private HttpServer metricsServer;
+    private boolean started;
+
+    /** Meters go to Micrometer's global registry (and to /metrics when {@code metrics.port} is set). */
+    public ExportAssembler(Map<String, ?> config) {
+        this(config, null, FinalizerHooks.NONE);
+    }
+
+    public ExportAssembler(Map<String, ?> config, MeterRegistry registry) {
+        this(config, registry, FinalizerHooks.NONE);
+    }
+
+    ExportAssembler(Map<String, ?> config, MeterRegistry registry, FinalizerHooks hooks) {
+        this.config = new ExportAssemblerConfig(config);
+        this.topics = this.config.topics();
+        this.registry = registry != null ? registry : Metrics.globalRegistry;
+        this.hooks = hooks;
+    }
+
+    /** Creates missing topics, connects to the database and starts the stream and the finalizers. */
+    public synchronized void start() {
+        if (started) {
+            throw new IllegalStateException("the assembler is already started");
+        }
+        started = true;
+        try {
+            ensureTopics();
+            int finalizerThreads = config.getInt(ExportAssemblerConfig.FINALIZER_THREADS);
+            // one connection per finalizing, one more for reading the schema catalog once
+            database = Database.open(config, finalizerThreads + 1, "assembler");
+            String uploads = config.getString(RealmExportConfig.UPLOADS_DIR);
+            ExportFinalizer finalizer = new ExportFinalizer(database, uploads == null ? null : Path.of(uploads),
+                    config.avatarSalt(), config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
+            producer = new KafkaProducer<>(producerProperties());
+            MeterRegistry meters = metricsRegistry();
+            AssemblerMetrics metrics = new AssemblerMetrics(meters);
+            finalizers = new FinalizerService(finalizer, partition -> streams().store(
+                    StoreQueryParameters.fromNameAndType(ProgressProcessor.RESULTS_STORE,
+                            QueryableStoreTypes.<String, byte[]>keyValueStore()).withPartition(partition)),
+                    producer, topics.status(), metrics, finalizerThreads);
+            KafkaStreams ks = new KafkaStreams(AssemblerTopology.build(topics, finalizers, metrics,
+                    config.getLong(ExportAssemblerConfig.PROGRESS_INTERVAL_MS),
+                    config.getLong(ExportAssemblerConfig.RESULTS_RETENTION_MS)), streamsProperties());
+            ks.setUncaughtExceptionHandler(e -> {
+                LOG.error("assembler stream failed and stops: {}. Restart the assembler; exports resume where"
+                        + " they were.", e.toString(), e);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            });
+            streams = ks;
+            streamsMetrics = new KafkaStreamsMetrics(ks);
+            streamsMetrics.bindTo(meters);
+            ks.start();
+            LOG.info("assembler started: application {} on {}, state in {}, {} finalizer threads",
+                    topics.group(SERVICE), config.getString(RealmExportConfig.BOOTSTRAP_SERVERS),
+                    config.getString(ExportAssemblerConfig.STATE_DIR), finalizerThreads);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** The Kafka Streams state ({@code RUNNING} once it has its partitions), or null before start. */
+    public KafkaStreams.State state() {
+        KafkaStreams ks = streams;
+        return ks == null ? null : ks.state();
+    }
+
+    private KafkaStreams streams() {
+        KafkaStreams ks = streams;
+        if (ks == null) {
+            throw new org.apache.kafka.streams.errors.InvalidStateStoreException("the assembler stream is not started");
+        }
+        return ks;
+    }
+
+    private void ensureTopics() {
+        Properties props = config.kafkaProperties();
+        try (Admin admin = Admin.create(props)) {
+            topics.ensureCreated(admin, config.getInt(RealmExportConfig.TASK_PARTITIONS),
+                    config.getShort(RealmExportConfig.REPLICATION_FACTOR));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        }
+    }
+
+    private Properties producerProperties() {
+        Properties props = config.kafkaProperties();
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, topics.group(SERVICE) + "-finalizer");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return props;
+    }
+
+    private Properties streamsProperties() {
+        Properties props = config.kafkaProperties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, topics.group(SERVICE));
+        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, config.getString(ExportAssemblerConfig.STATE_DIR));
+        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.getLong(ExportAssemblerConfig.COMMIT_INTERVAL_MS));
+        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(ExportAssemblerConfig.STREAM_THREADS));
+        props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.getShort(RealmExportConfig.REPLICATION_FACTOR));
+        props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG,
+                config.getLong(ExportAssemblerConfig.STATESTORE_CACHE_MAX_BYTES));
+        return props;
+    }
+
+    /**
+     * The registry the meters go to: the one given (or the global one), or, with
+     * {@code metrics.port} >= 0, a Prometheus registry served on that port as /metrics.
+     */
+    private MeterRegistry metricsRegistry() {
+        int port = config.getInt(RealmExportConfig.METRICS_PORT);
+        if (port < 0) {
+            return registry;
+        }
+        PrometheusMeterRegistry prometheus = registry instanceof PrometheusMeterRegistry p ? p
+                : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        try {
+            metricsServer = HttpServer.create(new InetSocketAddress(port), 0);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot serve metrics on port " + port + ": " + e.getMessage(), e);
+        }
+        metricsServer.createContext("/metrics", exchange -> {
+            byte[] body = prometheus.scrape().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream os = exchange.getResponseBody()) {
+                os.write(body);
+            }
+        });
+        metricsServer.start();
+        LOG.info("assembler metrics on http://0.0.0.0:{}/metrics", metricsServer.getAddress().getPort());
+        return prometheus;
+    }
+
+    /** Stops the stream, then the finalizers (an interrupted finalizing resumes on the next start). */
+    @Override
+    public synchronized void close() {
+        KafkaStreams ks = streams;
+        if (ks != null) {
+            // leave the group: the partitions (and their finalizings) move to the other instances now,
+            // not after a session timeout
+            ks.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(Duration.ofSeconds(30)));
+        }
+        if (streamsMetrics != null) {
+            streamsMetrics.close();
+        }
+        if (finalizers != null) {
+            finalizers.close();
+        }
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(10));
+        }
+        if (database != null) {
+            database.close();
+        }
+        if (metricsServer != null) {
+            metricsServer.stop(0);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package org.realmexport.assembler;
+
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.realmexport.common.Json;
+import org.realmexport.common.event.DeadLetter;
+import org.realmexport.common.event.ExportState;
+import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.event.TaskResult;
+import org.realmexport.common.event.Versioned;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Base64;
+
+/**
+ * Reads the raw records of the results and status topics: keeps results and the statuses the
+ * assembler acts on (everything but its own RUNNING), keyed by export id, and turns what it
+ * cannot read into a {@link DeadLetter} instead of stopping the stream.
+ */
+final class InputDecoder implements Processor<String, byte[], String, InputDecoder.Decoded> {
+    static final String SERVICE = "assembler";
+    private static final Logger LOG = LoggerFactory.getLogger(InputDecoder.class);
+
+    /** Exactly one of the two is set. */
+    record Decoded(AssemblerEvent event, DeadLetter deadLetter) {
+    }
+
+    private final String resultsTopic;
+    private ProcessorContext<String, Decoded> context;
+
+    InputDecoder(String resultsTopic) {
+        this.resultsTopic = resultsTopic;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, Decoded> ctx) {
+        this.context = ctx;
+    }
+
+    @Override
+    public void process(Record<String, byte[]> record) {
+        String topic = context.recordMetadata().map(RecordMetadata::topic).orElse("?");
+        AssemblerEvent event;
+        try {
+            if (topic.equals(resultsTopic)) {
+                TaskResult result = Json.fromBytes(record.value(), TaskResult.class);
+                check(result, result.exportId(), result.taskId(), "task_id");
+                event = AssemblerEvent.of(result);
+            } else {
+                if (record.value() == null) {
+                    return; // a tombstone on the compacted status topic
+                }
+                ExportStatus status = Json.fromBytes(record.value(), ExportStatus.class);
+                check(status, status.exportId(), status.state(), "state");
+                if (status.state() == ExportState.RUNNING) {
+                    return; // our own progress reports
+                }
+                event = AssemblerEvent.of(status);
+            }
+        } catch (Exception e) {
+            RecordMetadata m = context.recordMetadata().orElse(null);
+            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            LOG.warn("unreadable record on {} (partition {}, offset {}) sent to the dead-letter topic: {}",
+                    topic, m == null ? -1 : m.partition(), m == null ? -1 : m.offset(), reason);
+            DeadLetter dead = new DeadLetter(Versioned.CURRENT, topic, m == null ? -1 : m.partition(),
+                    m == null ? -1 : m.offset(), reason, record.key(),
+                    record.value() == null ? null : Base64.getEncoder().encodeToString(record.value()),
+                    SERVICE, context.currentSystemTimeMs());
+            String key = record.key() != null ? record.key() : topic;
+            context.forward(record.withKey(key).withValue(new Decoded(null, dead)));
+            return;
+        }
+        context.forward(record.withKey(event.exportId()).withValue(new Decoded(event, null)));
+    }
+
+    private static void check(Versioned record, String exportId, Object required, String name) {
+        record.checkVersion();
+        if (exportId == null || exportId.isBlank()) {
+            throw new IllegalArgumentException("no export_id");
+        }
+        if (exportId.indexOf('/') >= 0) {
+            throw new IllegalArgumentException("export id '" + exportId + "' contains '/'");
+        }
+        if (required == null) {
+            throw new IllegalArgumentException("no " + name);
+        }
+    }
+}

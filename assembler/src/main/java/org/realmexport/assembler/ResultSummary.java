@@ -1,0 +1,131 @@
+package org.realmexport.assembler;
+
+import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.TaskResult;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * What the finalizer needs from the task results of one export, gathered in one pass over them
+ * (one result in memory at a time): the files and their reported checksums, the message shards,
+ * the referenced clients and the attachment links. The attachment maps are bounded by the realm's
+ * attachments (one entry per attachment an exported message or scheduled message uses, holding
+ * the ids of those messages), everything else by the number of tasks.
+ */
+final class ResultSummary {
+    static final String REALM_TASK = "realm";
+    static final String REALM_JSON = "realm.json";
+
+    /** One MESSAGES task: its file and the range of message ids it covers. */
+    record Shard(int number, String taskId, String file, long firstId, long lastId, Long messages) {
+    }
+
+    final SortedMap<String, TaskResult.FileInfo> files = new TreeMap<>();
+    final List<Shard> shards = new ArrayList<>();
+    final SortedSet<Long> clients = new TreeSet<>();
+    /** attachment id to the exported message ids reported as using it (unsorted, may repeat until {@link #seal}). */
+    final Map<Long, long[]> attachmentMessages = new HashMap<>();
+    final Map<Long, long[]> attachmentScheduled = new HashMap<>();
+    final SortedMap<String, Long> rows = new TreeMap<>();
+    private final Map<String, String> fileOwner = new HashMap<>();
+    private boolean realmTask;
+    int tasks;
+
+    void add(TaskResult r) throws ExportAnomaly {
+        if (r.failed()) {
+            throw new ExportAnomaly("task " + r.taskId() + " failed: " + r.error());
+        }
+        tasks++;
+        if (r.files() != null) {
+            for (Map.Entry<String, TaskResult.FileInfo> f : r.files().entrySet()) {
+                String path = SafePaths.relative(f.getKey(), "file '" + f.getKey() + "' reported by task " + r.taskId());
+                String other = fileOwner.putIfAbsent(path, r.taskId());
+                if (other != null) {
+                    throw new ExportAnomaly(path + " is reported by two tasks: " + other + " and " + r.taskId());
+                }
+                if (f.getValue() == null || f.getValue().sha256() == null) {
+                    throw new ExportAnomaly("task " + r.taskId() + " reports " + path + " without its sha256");
+                }
+                files.put(path, f.getValue());
+            }
+        }
+        if (REALM_TASK.equals(r.taskId())) {
+            realmTask = true;
+        } else if (r.taskId().startsWith("messages-")) {
+            int number;
+            try {
+                number = Integer.parseInt(r.taskId().substring("messages-".length()));
+            } catch (NumberFormatException e) {
+                throw new ExportAnomaly("task id " + r.taskId() + " is not messages-NNNNNN");
+            }
+            String file = ExportTask.messagesFileStem(number) + ".json";
+            if (!file.equals(r.taskId() + ".json") || r.files() == null || !r.files().containsKey(file)) {
+                throw new ExportAnomaly("task " + r.taskId() + " does not report its file " + file);
+            }
+            if (r.messageIds() == null || r.messageIds().size() != 2 || r.messageIds().get(0) > r.messageIds().get(1)) {
+                throw new ExportAnomaly("task " + r.taskId() + " reports no valid [first, last] message ids: "
+                        + r.messageIds());
+            }
+            shards.add(new Shard(number, r.taskId(), file, r.messageIds().get(0), r.messageIds().get(1),
+                    r.rows() == null ? null : r.rows().get("zerver_message")));
+        }
+        if (r.clients() != null) {
+            clients.addAll(r.clients());
+        }
+        merge(attachmentMessages, r.attachments());
+        merge(attachmentScheduled, r.scheduledAttachments());
+        if (r.rows() != null) {
+            r.rows().forEach((table, n) -> rows.merge(table, n == null ? 0 : n, Long::sum));
+        }
+    }
+
+    /** Checks that the export is whole: the realm task, and shards numbered 1..N in id order. */
+    void seal(int tasksPlanned) throws ExportAnomaly {
+        if (tasks != tasksPlanned) {
+            throw new ExportAnomaly(tasks + " task results found for " + tasksPlanned + " planned tasks");
+        }
+        if (!realmTask || !files.containsKey(REALM_JSON)) {
+            throw new ExportAnomaly("no result of the realm task reports realm.json");
+        }
+        shards.sort((a, b) -> Integer.compare(a.number(), b.number()));
+        for (int i = 0; i < shards.size(); i++) {
+            Shard s = shards.get(i);
+            if (s.number() != i + 1) {
+                throw new ExportAnomaly("messages-" + String.format("%06d", i + 1)
+                        + ".json is missing (the importer stops at the first missing number)");
+            }
+            if (i > 0 && s.firstId() <= shards.get(i - 1).lastId()) {
+                throw new ExportAnomaly(s.file() + " starts at message " + s.firstId() + ", not after "
+                        + shards.get(i - 1).file() + " (ends at " + shards.get(i - 1).lastId() + ")");
+            }
+        }
+        sortUnique(attachmentMessages);
+        sortUnique(attachmentScheduled);
+    }
+
+    private static void merge(Map<Long, long[]> into, Map<Long, List<Long>> links) {
+        if (links == null) {
+            return;
+        }
+        links.forEach((attachment, messages) -> {
+            long[] add = messages == null ? new long[0] : messages.stream().mapToLong(Long::longValue).toArray();
+            into.merge(attachment, add, (a, b) -> {
+                long[] all = Arrays.copyOf(a, a.length + b.length);
+                System.arraycopy(b, 0, all, a.length, b.length);
+                return all;
+            });
+        });
+    }
+
+    private static void sortUnique(Map<Long, long[]> links) {
+        links.replaceAll((attachment, ids) -> Arrays.stream(ids).sorted().distinct().toArray());
+    }
+}

@@ -1,0 +1,87 @@
+package org.realmexport.assembler;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.realmexport.common.Json;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RealmJsonRewriterTest {
+    private static final String WORKER_REALM_JSON = "{\"zerver_realm\":[{\"id\":2,\"date_created\":1700000000.123456,"
+            + "\"name\":\"caf\\u00e9 \\\"q\\\"\",\"big\":12345678901234567890,\"exp\":1.5e3}],"
+            + "\"zerver_scheduledmessage\":[{\"id\":7,\"x\":[1,2]},{\"id\":9,\"x\":{}}],"
+            + "\"zerver_client\":[],\"import_source\":\"zulip\"}\n";
+
+    private static RealmJsonRewriter.Tail tail(String reaction) {
+        return g -> {
+            g.writeArrayFieldStart("zerver_reaction");
+            g.writeStartObject();
+            g.writeNumberField("id", 1);
+            g.writeStringField("emoji_name", reaction);
+            g.writeEndObject();
+            g.writeEndArray();
+            g.writeArrayFieldStart("zerver_client");
+            g.writeEndArray();
+            return Map.of("zerver_reaction", 1L, "zerver_client", 0L);
+        };
+    }
+
+    @Test
+    void addsTheTablesKeepsNumbersExactAndWritesTheSameBytesAgain(@TempDir Path dir) throws Exception {
+        Path realm = dir.resolve("realm.json");
+        Files.writeString(realm, WORKER_REALM_JSON);
+        String workerSha = HexFormat.of().formatHex(AtomicFile.sha256().digest(Files.readAllBytes(realm)));
+        Path original = dir.resolve(".parts").resolve("%realm.json.worker");
+        List<Long> scheduled = new ArrayList<>();
+
+        RealmJsonRewriter.preserveOriginal(realm, original);
+        RealmJsonRewriter.Result first = RealmJsonRewriter.rewrite(original, realm, workerSha,
+                t -> t.equals("zerver_scheduledmessage") ? scheduled::add : null, tail("smile"));
+        byte[] once = Files.readAllBytes(realm);
+        String text = new String(once, StandardCharsets.UTF_8);
+
+        assertThat(Files.readString(original)).isEqualTo(WORKER_REALM_JSON);
+        assertThat(scheduled).containsExactly(7L, 9L);
+        // numbers keep their text: no double round trip
+        assertThat(text).contains("1700000000.123456").contains("12345678901234567890").contains("1.5e3");
+        JsonNode tree = Json.MAPPER.readTree(once);
+        assertThat(tree.get("zerver_realm").get(0).get("name").asText()).isEqualTo("café \"q\"");
+        assertThat(tree.get("zerver_reaction").get(0).get("emoji_name").asText()).isEqualTo("smile");
+        assertThat(tree.get("import_source").asText()).isEqualTo("zulip");
+        // the worker's empty zerver_client is replaced, not duplicated
+        assertThat(text.split("\"zerver_client\"", -1)).hasSize(2);
+        assertThat(first.tables()).containsEntry("zerver_realm", 1L).containsEntry("zerver_scheduledmessage", 2L)
+                .containsEntry("zerver_reaction", 1L).containsEntry("zerver_client", 0L);
+        assertThat(first.file().size()).isEqualTo(once.length);
+        assertThat(first.file().sha256()).isEqualTo(HexFormat.of().formatHex(AtomicFile.sha256().digest(once)));
+
+        // a second finalizing starts again from the worker's file and writes the same bytes
+        RealmJsonRewriter.preserveOriginal(realm, original);
+        assertThat(Files.readString(original)).isEqualTo(WORKER_REALM_JSON);
+        RealmJsonRewriter.Result second = RealmJsonRewriter.rewrite(original, realm, workerSha, null, tail("smile"));
+        assertThat(Files.readAllBytes(realm)).isEqualTo(once);
+        assertThat(second.file()).isEqualTo(first.file());
+    }
+
+    @Test
+    void refusesAWorkerFileThatChangedAndLeavesItAlone(@TempDir Path dir) throws Exception {
+        Path realm = dir.resolve("realm.json");
+        Files.writeString(realm, WORKER_REALM_JSON);
+        assertThatThrownBy(() -> RealmJsonRewriter.rewrite(realm, realm, "00".repeat(32), null, tail("x")))
+                .isInstanceOf(ExportAnomaly.class).hasMessageContaining("realm.json does not match");
+        assertThat(Files.readString(realm)).isEqualTo(WORKER_REALM_JSON);
+        try (var files = Files.list(dir)) {
+            assertThat(files).containsExactly(realm); // no temporary file left behind
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package org.realmexport.cli;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.realmexport.common.ExportId;
+import org.realmexport.common.ExportType;
+import org.realmexport.common.Json;
+import org.realmexport.common.config.RealmExportConfig;
+import org.realmexport.common.event.ExportRequest;
+import org.realmexport.common.event.ExportState;
+import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.event.Versioned;
+import org.realmexport.common.topic.Topics;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+@Command(name = "request", mixinStandardHelpOptions = true,
+        header = "Asks for an export and prints its id.",
+        description = "Posts an export request on the requests topic (creating the topics when missing) and "
+                + "prints the export id on stdout. With --wait, follows the export to its end: exit 0 when it "
+                + "succeeded, 1 when it failed.")
+class RequestCommand implements Callable<Integer> {
+    @ParentCommand
+    RealmExportCommand root;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Mixin
+    ConfigOptions config;
+
+    @Option(names = "--realm", required = true, paramLabel = "ID|STRING_ID",
+            description = "The realm: its numeric id or its string_id ('' is the root-domain realm).")
+    String realm;
+
+    @Option(names = "--type", required = true, paramLabel = "TYPE",
+            description = "Export type: public, full-with-consent or full.")
+    String type;
+
+    @Option(names = "--output", paramLabel = "DIR", defaultValue = "export-out",
+            description = {"Where the workers and the assembler write the export (a path they can all reach;",
+                    "relative paths are made absolute here; default ${DEFAULT-VALUE})."})
+    String output;
+
+    @Option(names = "--request-id", paramLabel = "ID",
+            description = "Request id (default: a new UUID). Posting the same id again is the same export.")
+    String requestId;
+
+    @Option(names = "--wait", description = "Wait for the export to end, with a progress bar on stderr.")
+    boolean await;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "0",
+            description = "With --wait: give up (exit 1) after this many seconds; 0 waits forever (default).")
+    long timeout;
+
+    /**
+     * Posts one export request and returns its export id; the topics must exist. The one way
+     * every command (request, demo) asks for an export.
+     */
+    static String post(RealmExportConfig cfg, String realm, ExportType type, String location, String requestId) {
+        String id = requestId != null ? requestId : ExportId.newRequestId();
+        ExportRequest request = new ExportRequest(Versioned.CURRENT, id, realm, type.cliName(), location, null,
+                System.currentTimeMillis());
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaClients.producerProperties(cfg),
+                new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(cfg.topics().requests(), id, Json.toBytes(request))).get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw KafkaClients.unreachable(cfg, e);
+        } catch (ExecutionException | TimeoutException | KafkaException e) {
+            throw KafkaClients.unreachable(cfg, e);
+        }
+        return ExportId.forRequest(id);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ExportType exportType;
+        try {
+            exportType = ExportType.parse(type);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        if (timeout < 0) {
+            throw new UsageException("--timeout must not be negative");
+        }
+        String id = requestId != null ? requestId : ExportId.newRequestId();
+        if (id.isBlank()) {
+            throw new UsageException("--request-id must not be blank");
+        }
+        RealmExportConfig cfg = KafkaClients.config(Settings.resolve(root.environment(), config, kafka));
+        Topics topics = cfg.topics();
+        String location = output.startsWith("s3://") ? output : Path.of(output).toAbsolutePath().normalize().toString();
+        Admin admin = KafkaClients.admin(cfg);
+        try {
+            KafkaClients.ensureTopics(admin, cfg);
+        } finally {
+            admin.close(KafkaClients.CLOSE_TIMEOUT);
+        }
+        // read the status topic from before the request, so that --wait sees every update of it
+        StatusBoard board = await ? new StatusBoard(KafkaClients.readerProperties(cfg), topics.status()) : null;
+        try {
+            String exportId = post(cfg, realm, exportType, location, id);
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            out.println(exportId);
+            out.flush();
+            err.printf("requested a %s export of realm '%s' into %s (request %s)%n", exportType.cliName(), realm,
+                    location, id);
+            if (!await) {
+                err.println("follow it with: realm-export status " + exportId + " --watch");
+                return RealmExportCommand.OK;
+            }
+            ExportStatus last = StatusCommand.follow(board, exportId, err, timeout);
+            if (last != null && last.state().terminal()) {
+                err.println(StatusCommand.line(last));
+            }
+            return last != null && last.state() == ExportState.SUCCEEDED ? RealmExportCommand.OK : RealmExportCommand.FAILED;
+        } finally {
+            if (board != null) {
+                board.close();
+            }
+        }
+    }
+}

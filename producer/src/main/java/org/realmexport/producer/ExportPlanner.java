@@ -1,0 +1,144 @@
+package org.realmexport.producer;
+
+import org.realmexport.common.ExportType;
+import org.realmexport.common.db.Database;
+import org.realmexport.common.db.RealmScope;
+import org.realmexport.common.db.SchemaCatalog;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Fixes an export's scope: the watermark (the highest message id when planning starts) and the
+ * shards, cut from the realm's exportable message ids (the {@link RealmScope} predicate) read in
+ * keyset pages of {@link #SHARD_SIZE}, so that no more than one page of ids is ever in memory.
+ * A shard keeps only its first id, last id and count.
+ */
+final class ExportPlanner {
+    /** Messages per file, as Zulip's MESSAGE_BATCH_CHUNK_SIZE: every file but the last has exactly this many. */
+    static final int SHARD_SIZE = 1000;
+
+    /** A realm found by id or string_id. */
+    record Realm(long id, String stringId) {
+    }
+
+    /** The planned scope: shard k (1-based) is {@code firstIds[k-1]..lastIds[k-1]} with {@code counts[k-1]} messages. */
+    record Plan(long watermark, long[] firstIds, long[] lastIds, int[] counts, long messages) {
+        int shards() {
+            return firstIds.length;
+        }
+    }
+
+    private final Database database;
+    private final String systemBotRealm;
+
+    ExportPlanner(Database database, String systemBotRealm) {
+        this.database = database;
+        this.systemBotRealm = systemBotRealm;
+    }
+
+    /** The realm a request names: its numeric id, else its string_id ({@code ""} is the root-domain realm). */
+    Optional<Realm> findRealm(String realm) throws SQLException {
+        try (Connection c = database.connection()) {
+            try {
+                if (realm.matches("\\d{1,18}")) {
+                    Optional<Realm> byId = query(c, "SELECT id, string_id FROM zerver_realm WHERE id = ?", Long.parseLong(realm));
+                    if (byId.isPresent()) {
+                        return byId;
+                    }
+                }
+                return query(c, "SELECT id, string_id FROM zerver_realm WHERE string_id = ?", realm);
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    private static Optional<Realm> query(Connection c, String sql, Object param) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setObject(1, param);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new Realm(rs.getLong(1), rs.getString(2))) : Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * Plans an export of {@code realmId}. One REPEATABLE READ snapshot covers the watermark and
+     * every page, so the shards are exactly the exportable ids at that moment.
+     *
+     * @throws IllegalArgumentException for an export type this build does not support
+     */
+    Plan plan(long realmId, ExportType type) throws SQLException {
+        SchemaCatalog catalog = database.catalog();
+        try (Connection c = database.connection()) {
+            try {
+                RealmScope scope = RealmScope.resolve(c, catalog, realmId, type, systemBotRealm);
+                long watermark;
+                try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(max(id), 0) FROM zerver_message");
+                     ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    watermark = rs.getLong(1);
+                }
+                ShardList shards = new ShardList();
+                long last = 0;
+                try (PreparedStatement ps = c.prepareStatement(scope.messageIdPage(SHARD_SIZE))) {
+                    while (true) {
+                        ps.setLong(1, last);
+                        ps.setLong(2, watermark);
+                        long first = -1;
+                        int count = 0;
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                last = rs.getLong(1);
+                                if (count++ == 0) {
+                                    first = last;
+                                }
+                            }
+                        }
+                        if (count > 0) {
+                            shards.add(first, last, count);
+                        }
+                        if (count < SHARD_SIZE) {
+                            break;
+                        }
+                    }
+                }
+                return shards.toPlan(watermark);
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    /** Growable primitive arrays: 20 bytes a shard, so even 100M messages plan in 2 MB. */
+    private static final class ShardList {
+        private long[] first = new long[64];
+        private long[] last = new long[64];
+        private int[] count = new int[64];
+        private int size;
+        private long messages;
+
+        void add(long f, long l, int n) {
+            if (size == first.length) {
+                first = Arrays.copyOf(first, size * 2);
+                last = Arrays.copyOf(last, size * 2);
+                count = Arrays.copyOf(count, size * 2);
+            }
+            first[size] = f;
+            last[size] = l;
+            count[size] = n;
+            size++;
+            messages += n;
+        }
+
+        Plan toPlan(long watermark) {
+            return new Plan(watermark, Arrays.copyOf(first, size), Arrays.copyOf(last, size),
+                    Arrays.copyOf(count, size), messages);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package org.realmexport.worker;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import org.realmexport.common.db.RealmScope;
+import org.realmexport.common.db.SchemaCatalog;
+import org.realmexport.common.db.ZulipRowWriter;
+import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.TaskResult;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Writes one {@code messages-NNNNNN.json}: the shard's messages (the planned id range, under the
+ * watermark, filtered by the same {@link RealmScope} predicate the planner used) and the
+ * usermessages of those messages for the realm's real users, both sorted by id, streamed from
+ * PostgreSQL into the file. Holds at most the shard's message ids in memory.
+ */
+final class MessageShardWriter {
+    /** What the shard wrote, for the task result. */
+    record Outcome(Map<String, TaskResult.FileInfo> files, Map<String, Long> rows,
+                   Map<Long, List<Long>> attachments, List<Long> clients, List<Long> messageIds) {
+    }
+
+    private final SchemaCatalog catalog;
+    private final ZulipRowWriter messages;
+    private final ZulipRowWriter userMessages;
+
+    MessageShardWriter(SchemaCatalog catalog) {
+        this.catalog = catalog;
+        this.messages = ZulipRowWriter.forTable(catalog.require("zerver_message"));
+        this.userMessages = ZulipRowWriter.forTable(catalog.require("zerver_usermessage"));
+    }
+
+    Outcome write(Connection connection, RealmScope scope, ExportTask task, Path exportDir,
+                  BooleanSupplier cancelled) throws SQLException, IOException, TaskAnomaly {
+        String fileName = task.fileName();
+        List<Long> ids = new ArrayList<>(Math.min(task.expectedCount(), 10_000));
+        TreeSet<Long> clients = new TreeSet<>();
+        Map<String, Long> rows = new LinkedHashMap<>();
+        int idIndex = messages.indexOf("id");
+        int clientIndex = messages.hasField("sending_client") ? messages.indexOf("sending_client") : -1;
+        try (ExportFile file = ExportFile.create(exportDir, fileName)) {
+            JsonGenerator g = file.json();
+            g.writeStartObject();
+            long n = messages.writeList(g, "zerver_message", connection, scope.shardPredicate("t"),
+                    List.of(task.firstId(), task.lastId(), task.watermark()), rs -> {
+                        ids.add(rs.getLong(idIndex));
+                        if (clientIndex > 0) {
+                            long c = rs.getLong(clientIndex);
+                            if (!rs.wasNull()) {
+                                clients.add(c);
+                            }
+                        }
+                        if (ids.size() > task.expectedCount()) {
+                            throw new SQLException(new TaskAnomaly(countMismatch(task, "more than " + task.expectedCount())));
+                        }
+                        if ((ids.size() & 255) == 0 && cancelled.getAsBoolean()) {
+                            throw new SQLException("cancelled: the worker is stopping");
+                        }
+                    });
+            if (n != task.expectedCount()) {
+                throw new TaskAnomaly(countMismatch(task, String.valueOf(n)));
+            }
+            rows.put("zerver_message", n);
+            long um = userMessages.writeList(g, "zerver_usermessage", connection,
+                    "t.message_id = ANY(?) AND t.user_profile_id IN (" + scope.exportedUserIds() + ")",
+                    List.of(ids), rs -> {
+                        if (cancelled.getAsBoolean()) {
+                            throw new SQLException("cancelled: the worker is stopping");
+                        }
+                    });
+            rows.put("zerver_usermessage", um);
+            g.writeEndObject();
+            Map<Long, List<Long>> attachments = attachments(connection, ids);
+            Map<String, TaskResult.FileInfo> files = Map.of(fileName, file.publish());
+            List<Long> range = ids.isEmpty() ? List.of() : List.of(ids.get(0), ids.get(ids.size() - 1));
+            return new Outcome(files, rows, attachments, List.copyOf(clients), range);
+        } catch (SQLException e) {
+            if (e.getCause() instanceof TaskAnomaly anomaly) {
+                throw anomaly;
+            }
+            throw e;
+        }
+    }
+
+    private static String countMismatch(ExportTask task, String found) {
+        return "shard " + task.taskId() + " of export " + task.exportId() + ": planned "
+                + task.expectedCount() + " messages with ids in [" + task.firstId() + ", " + task.lastId()
+                + "] (watermark " + task.watermark() + "), found " + found
+                + "; messages were deleted, moved or added after planning: request the export again";
+    }
+
+    /** Attachment id to the shard's message ids that link it (zerver_attachment_messages). */
+    private Map<Long, List<Long>> attachments(Connection connection, List<Long> ids) throws SQLException {
+        Map<Long, List<Long>> out = new TreeMap<>();
+        SchemaCatalog.Table link = catalog.table("zerver_attachment_messages").orElse(null);
+        if (link == null || ids.isEmpty()) {
+            return out;
+        }
+        String attachmentCol = columnReferencing(link, "zerver_attachment");
+        String messageCol = columnReferencing(link, "zerver_message");
+        String sql = "SELECT " + ZulipRowWriter.quote(attachmentCol) + ", " + ZulipRowWriter.quote(messageCol)
+                + " FROM zerver_attachment_messages WHERE " + ZulipRowWriter.quote(messageCol)
+                + " = ANY(?) ORDER BY 1, 2";
+        try (PreparedStatement ps = ZulipRowWriter.prepare(connection, sql, List.of(ids));
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getLong(2));
+            }
+        }
+        return out;
+    }
+
+    /** The column of a link table that references {@code table} (from the foreign keys). */
+    static String columnReferencing(SchemaCatalog.Table link, String table) {
+        return link.foreignKeys().entrySet().stream().filter(e -> e.getValue().equals(table))
+                .map(Map.Entry::getKey).findFirst()
+                .orElseThrow(() -> new IllegalStateException(link.name() + " has no foreign key to " + table));
+    }
+}

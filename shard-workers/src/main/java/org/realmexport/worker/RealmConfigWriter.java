@@ -1,0 +1,413 @@
+package org.realmexport.worker;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import org.realmexport.common.db.RealmScope;
+import org.realmexport.common.db.SchemaCatalog;
+import org.realmexport.common.db.ZulipRowWriter;
+import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.TaskResult;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+
+/**
+ * Writes the REALM_CONFIG task's files: {@code realm.json} (the config tree of one realm, top-down
+ * from {@code zerver_realm}, as Zulip's {@code get_realm_config}), {@code analytics.json} and
+ * {@code migration_status.json}.
+ *
+ * <p>Picky and paranoid, as Zulip's exporter: after the tree is written (and before the file is
+ * published) every foreign-key value that points at a table of realm.json must be the id of an
+ * exported row (or of a cross-realm system bot); otherwise the task fails with an anomaly naming
+ * the table, the column and the ids. {@code zerver_reaction} and {@code zerver_client} are left
+ * to the assembler, which knows every exported message; the client ids the config rows use are
+ * reported instead.
+ */
+final class RealmConfigWriter {
+    /** What the config task wrote, for its task result. */
+    record Outcome(Map<String, TaskResult.FileInfo> files, Map<String, Long> rows,
+                   Map<Long, List<Long>> scheduledAttachments, List<Long> clients) {
+    }
+
+    /** Keys the importer reads unconditionally: written as [] when the table does not exist. */
+    static final Set<String> REQUIRED_KEYS = Set.of("zerver_realm", "zerver_userprofile",
+            "zerver_userprofile_mirrordummy", "zerver_stream", "zerver_huddle",
+            "zerver_realmauthenticationmethod", "zerver_defaultstream", "zerver_realmemoji",
+            "zerver_realmdomain", "zerver_realmfilter", "zerver_realmplayground", "zerver_recipient",
+            "zerver_subscription", "zerver_userpresence", "zerver_useractivity",
+            "zerver_useractivityinterval", "zerver_customprofilefield", "zerver_customprofilefieldvalue");
+
+    static final List<String> ANALYTICS_TABLES = List.of("analytics_realmcount", "analytics_usercount",
+            "analytics_streamcount");
+
+    /** Migrations Zulip's own migration status leaves out (zerver/lib/migration_status.py). */
+    private static final Set<String> STALE_MIGRATIONS = Set.of("guardian.0001_initial",
+            "sites.0001_initial", "sites.0002_alter_domain_unique", "default.0005_auto_20160727_2333",
+            "twofactor.0001_squashed_0008_delete_phonedevice");
+
+    /** One key of realm.json: the table it comes from, which rows, and any writer adjustment. */
+    private record Part(String key, String table, Function<RealmScope, String> where,
+                        Function<Ctx, ZulipRowWriter> customize) {
+    }
+
+    /** What a customization may need. */
+    private record Ctx(ZulipRowWriter writer, RealmScope scope, SchemaCatalog catalog) {
+    }
+
+    private static final List<Part> PARTS = List.of(
+            part("zerver_realm", s -> "t.id = " + s.realmId()),
+            byRealm("zerver_realmauthenticationmethod"),
+            byRealm("zerver_defaultstream"),
+            byRealm("zerver_customprofilefield"),
+            byRealm("zerver_realmemoji"),
+            byRealm("zerver_realmdomain"),
+            byRealm("zerver_realmfilter"),
+            byRealm("zerver_realmplayground"),
+            byRealm("zerver_realmuserdefault"),
+            byRealm("zerver_realmexport"),
+            byRealm("zerver_channelfolder"),
+            // an acting user of another realm (a server administrator) cannot be imported: Zulip
+            // writes null (custom_fetch_realm_audit_logs_for_realm)
+            new Part("zerver_realmauditlog", "zerver_realmauditlog", s -> "t.realm_id = " + s.realmId(),
+                    c -> c.writer().hasField("acting_user") ? c.writer().withExpression("acting_user_id",
+                            "CASE WHEN t.acting_user_id IN (" + c.scope().realmUserIds() + ") THEN t.acting_user_id END")
+                            : c.writer()),
+            part("zerver_scheduledmessage", s -> s.scheduledMessagePredicate("t")),
+            byRealm("zerver_stream"),
+            byRealm("zerver_usergroup"),
+            byRealm("zerver_namedusergroup"),
+            part("zerver_usergroupmembership", s -> "t.user_group_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
+            part("zerver_groupgroupmembership", s -> "t.supergroup_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
+            new Part("zerver_userprofile", "zerver_userprofile",
+                    s -> "t.realm_id = " + s.realmId() + " AND NOT t.is_mirror_dummy", RealmConfigWriter::withUserLists),
+            new Part("zerver_userprofile_mirrordummy", "zerver_userprofile",
+                    s -> "t.realm_id = " + s.realmId() + " AND t.is_mirror_dummy", RealmConfigWriter::withUserLists),
+            byUser("zerver_alertword", "user_profile_id"),
+            byUser("zerver_customprofilefieldvalue", "user_profile_id"),
+            byUser("zerver_muteduser", "user_profile_id"),
+            byUser("zerver_onboardingstep", "user_id"),
+            byUser("zerver_useractivity", "user_profile_id"),
+            byUser("zerver_useractivityinterval", "user_profile_id"),
+            byUser("zerver_userpresence", "user_profile_id"),
+            byUser("zerver_userstatus", "user_profile_id"),
+            byUser("zerver_usertopic", "user_profile_id"),
+            byUser("zerver_service", "user_profile_id"),
+            byUser("zerver_botstoragedata", "bot_profile_id"),
+            byUser("zerver_botconfigdata", "bot_profile_id"),
+            part("zerver_recipient", s -> s.recipientPredicate("t")),
+            part("zerver_subscription", s -> s.subscriptionPredicate("t")),
+            part("zerver_huddle", s -> "t.id IN (" + s.groupIds() + ")"));
+
+    private static Part part(String table, Function<RealmScope, String> where) {
+        return new Part(table, table, where, Ctx::writer);
+    }
+
+    private static Part byRealm(String table) {
+        return part(table, s -> "t.realm_id = " + s.realmId());
+    }
+
+    private static Part byUser(String table, String userColumn) {
+        return part(table, s -> "t." + userColumn + " IN (" + s.exportedUserIds() + ")");
+    }
+
+    /** UserProfile's many-to-many fields from Django's link tables, [] where they do not exist. */
+    private static ZulipRowWriter withUserLists(Ctx c) {
+        ZulipRowWriter w = c.writer();
+        for (String[] m2m : new String[][] {{"groups", "zerver_userprofile_groups"},
+                {"user_permissions", "zerver_userprofile_user_permissions"}}) {
+            SchemaCatalog.Table link = c.catalog().table(m2m[1]).orElse(null);
+            if (link == null) {
+                w = w.withField(m2m[0], "ARRAY[]::bigint[]", "_int8");
+            } else {
+                String owner = MessageShardWriter.columnReferencing(link, "zerver_userprofile");
+                String value = link.foreignKeys().keySet().stream().filter(k -> !k.equals(owner)).findFirst()
+                        .orElseThrow(() -> new IllegalStateException(link.name() + " has one foreign key"));
+                w = w.withIdList(m2m[0], m2m[1], owner, value);
+            }
+        }
+        return w;
+    }
+
+    private final SchemaCatalog catalog;
+    private final String zulipVersion;
+
+    RealmConfigWriter(SchemaCatalog catalog, String zulipVersion) {
+        this.catalog = catalog;
+        this.zulipVersion = zulipVersion;
+    }
+
+    Outcome write(Connection connection, RealmScope scope, ExportTask task, Path exportDir,
+                  BooleanSupplier cancelled) throws SQLException, IOException, TaskAnomaly {
+        Map<String, TaskResult.FileInfo> files = new TreeMap<>();
+        Map<String, Long> rows = new LinkedHashMap<>();
+        ReferenceCheck check = new ReferenceCheck(PARTS.stream().map(Part::table)
+                .filter(catalog::hasTable).collect(java.util.stream.Collectors.toSet()));
+        try (ExportFile file = ExportFile.create(exportDir, "realm.json")) {
+            JsonGenerator g = file.json();
+            g.writeStartObject();
+            for (Part part : PARTS) {
+                SchemaCatalog.Table table = catalog.table(part.table()).orElse(null);
+                if (table == null) {
+                    if (REQUIRED_KEYS.contains(part.key())) {
+                        g.writeArrayFieldStart(part.key());
+                        g.writeEndArray();
+                        rows.put(part.key(), 0L);
+                    }
+                    continue;
+                }
+                ZulipRowWriter writer = part.customize().apply(new Ctx(ZulipRowWriter.forTable(table), scope, catalog));
+                ZulipRowWriter.RowVisitor visitor = check.visitor(writer, cancelled);
+                rows.put(part.key(), writer.writeList(g, part.key(), connection, part.where().apply(scope), List.of(), visitor));
+            }
+            rows.put("zerver_userprofile_crossrealm", writeCrossRealm(g, connection, scope, check));
+            g.writeStringField("import_source", "zulip");
+            g.writeEndObject();
+            check.verify(scope.realmId());
+            files.put("realm.json", file.publish());
+        }
+        writeAnalytics(connection, scope, exportDir, files, rows);
+        writeMigrationStatus(connection, exportDir, files);
+        return new Outcome(files, rows, scheduledAttachments(connection, scope), List.copyOf(check.clients));
+    }
+
+    /** {@code [{email, id, recipient_id}]} of the system bots, which the importer maps by email. */
+    private long writeCrossRealm(JsonGenerator g, Connection connection, RealmScope scope, ReferenceCheck check)
+            throws SQLException, IOException {
+        g.writeArrayFieldStart("zerver_userprofile_crossrealm");
+        long n = 0;
+        try (PreparedStatement ps = connection.prepareStatement("SELECT b.email, b.id, (SELECT r.id FROM"
+                + " zerver_recipient r WHERE r.type = " + RealmScope.PERSONAL + " AND r.type_id = b.id ORDER BY r.id"
+                + " LIMIT 1) FROM zerver_userprofile b WHERE b.id IN (" + scope.crossRealmBotIds() + ") ORDER BY b.id");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                g.writeStartObject();
+                g.writeStringField("email", rs.getString(1));
+                g.writeNumberField("id", rs.getLong(2));
+                long recipient = rs.getLong(3);
+                if (rs.wasNull()) {
+                    g.writeNullField("recipient_id");
+                } else {
+                    g.writeNumberField("recipient_id", recipient);
+                    check.allow("zerver_recipient", recipient);
+                }
+                g.writeEndObject();
+                check.allow("zerver_userprofile", rs.getLong(2));
+                n++;
+            }
+        }
+        g.writeEndArray();
+        return n;
+    }
+
+    private void writeAnalytics(Connection connection, RealmScope scope, Path exportDir,
+                                Map<String, TaskResult.FileInfo> files, Map<String, Long> rows)
+            throws SQLException, IOException {
+        try (ExportFile file = ExportFile.create(exportDir, "analytics.json")) {
+            JsonGenerator g = file.json();
+            g.writeStartObject();
+            for (String name : ANALYTICS_TABLES) {
+                SchemaCatalog.Table table = catalog.table(name).orElse(null);
+                if (table == null) {
+                    g.writeArrayFieldStart(name);
+                    g.writeEndArray();
+                    rows.put(name, 0L);
+                } else {
+                    rows.put(name, ZulipRowWriter.forTable(table).writeList(g, name, connection,
+                            "t.realm_id = " + scope.realmId(), List.of(), null));
+                }
+            }
+            g.writeEndObject();
+            files.put("analytics.json", file.publish());
+        }
+    }
+
+    /**
+     * {@code {"migrations_by_app": {app: ["[X] name", ...]}, "zulip_version": V}}, in the shape of
+     * Zulip's parse of {@code showmigrations --list}: apps sorted, migrations in name order
+     * (Zulip's are numbered), a squashed migration shown once as
+     * {@code [X] 0001_squashed_0021_x (21 squashed migrations)} instead of those it replaces.
+     */
+    private void writeMigrationStatus(Connection connection, Path exportDir, Map<String, TaskResult.FileInfo> files)
+            throws SQLException, IOException {
+        Map<String, TreeSet<String>> byApp = new TreeMap<>();
+        if (catalog.hasTable("django_migrations")) {
+            try (PreparedStatement ps = connection.prepareStatement("SELECT app, name FROM django_migrations");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (!STALE_MIGRATIONS.contains(rs.getString(1) + "." + rs.getString(2))) {
+                        byApp.computeIfAbsent(rs.getString(1), k -> new TreeSet<>()).add(rs.getString(2));
+                    }
+                }
+            }
+        }
+        try (ExportFile file = ExportFile.create(exportDir, "migration_status.json")) {
+            JsonGenerator g = file.json();
+            g.writeStartObject();
+            g.writeObjectFieldStart("migrations_by_app");
+            for (Map.Entry<String, TreeSet<String>> app : byApp.entrySet()) {
+                g.writeArrayFieldStart(app.getKey());
+                for (String line : showMigrationsLines(app.getValue())) {
+                    g.writeString(line);
+                }
+                g.writeEndArray();
+            }
+            g.writeEndObject();
+            g.writeStringField("zulip_version", zulipVersion);
+            g.writeEndObject();
+            files.put("migration_status.json", file.publish());
+        }
+    }
+
+    private static final java.util.regex.Pattern SQUASHED = java.util.regex.Pattern.compile("^(\\d{4})_squashed_(\\d{4})_.*");
+    private static final java.util.regex.Pattern NUMBERED = java.util.regex.Pattern.compile("^(\\d{4})_.*");
+
+    static List<String> showMigrationsLines(Set<String> names) {
+        List<int[]> squashed = new ArrayList<>();
+        for (String n : names) {
+            var m = SQUASHED.matcher(n);
+            if (m.matches()) {
+                squashed.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (String n : names) {
+            var sq = SQUASHED.matcher(n);
+            if (sq.matches()) {
+                int count = Integer.parseInt(sq.group(2)) - Integer.parseInt(sq.group(1)) + 1;
+                out.add("[X] " + n + " (" + count + " squashed migrations)");
+                continue;
+            }
+            var num = NUMBERED.matcher(n);
+            if (num.matches()) {
+                int k = Integer.parseInt(num.group(1));
+                if (squashed.stream().anyMatch(r -> k >= r[0] && k <= r[1])) {
+                    continue; // replaced by a squashed migration
+                }
+            }
+            out.add("[X] " + n);
+        }
+        return out;
+    }
+
+    /** Attachment id to the exported scheduled message ids that link it. */
+    private Map<Long, List<Long>> scheduledAttachments(Connection connection, RealmScope scope) throws SQLException {
+        Map<Long, List<Long>> out = new TreeMap<>();
+        SchemaCatalog.Table link = catalog.table("zerver_attachment_scheduled_messages").orElse(null);
+        if (link == null || !catalog.hasTable("zerver_scheduledmessage")) {
+            return out;
+        }
+        String att = ZulipRowWriter.quote(MessageShardWriter.columnReferencing(link, "zerver_attachment"));
+        String sm = ZulipRowWriter.quote(MessageShardWriter.columnReferencing(link, "zerver_scheduledmessage"));
+        try (PreparedStatement ps = connection.prepareStatement("SELECT " + att + ", " + sm
+                + " FROM zerver_attachment_scheduled_messages WHERE " + sm
+                + " IN (SELECT t.id FROM zerver_scheduledmessage t WHERE " + scope.scheduledMessagePredicate("t")
+                + ") ORDER BY 1, 2");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getLong(2));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Collects the ids of the exported rows of every table something points at, and the values
+     * of every foreign key into such a table; {@link #verify()} fails on the first dangling one.
+     */
+    private final class ReferenceCheck {
+        private final Set<String> exportedTables;
+        private final Set<String> referenced = new HashSet<>();
+        private final Map<String, Set<Long>> ids = new HashMap<>();
+        private final Map<String, Set<Long>> allowed = new HashMap<>();
+        /** "table.column" to the values seen, in order of first appearance of the column. */
+        private final Map<String, Set<Long>> refs = new LinkedHashMap<>();
+        private final Map<String, String> refTarget = new HashMap<>();
+        final TreeSet<Long> clients = new TreeSet<>();
+
+        ReferenceCheck(Set<String> exportedTables) {
+            this.exportedTables = exportedTables;
+            for (String t : exportedTables) {
+                catalog.require(t).foreignKeys().values().stream().filter(exportedTables::contains).forEach(referenced::add);
+            }
+        }
+
+        void allow(String table, long id) {
+            allowed.computeIfAbsent(table, k -> new HashSet<>()).add(id);
+        }
+
+        ZulipRowWriter.RowVisitor visitor(ZulipRowWriter writer, BooleanSupplier cancelled) {
+            SchemaCatalog.Table table = writer.table();
+            int idIndex = referenced.contains(table.name()) && writer.hasField("id") ? writer.indexOf("id") : -1;
+            Set<Long> idSet = idIndex > 0 ? ids.computeIfAbsent(table.name(), k -> new HashSet<>()) : null;
+            List<int[]> fkIndexes = new ArrayList<>();
+            List<Set<Long>> fkSets = new ArrayList<>();
+            for (Map.Entry<String, String> fk : table.foreignKeys().entrySet()) {
+                String field = org.realmexport.common.db.ExportRules.fieldName(table, fk.getKey());
+                if (!writer.hasField(field) || isDenormalizedRecipient(table, fk.getKey())) {
+                    continue;
+                }
+                Set<Long> target;
+                if (fk.getValue().equals("zerver_client")) {
+                    target = clients;
+                } else if (exportedTables.contains(fk.getValue())) {
+                    String key = table.name() + "." + fk.getKey();
+                    target = refs.computeIfAbsent(key, k -> new TreeSet<>());
+                    refTarget.put(key, fk.getValue());
+                } else {
+                    continue; // zerver_message, zerver_attachment ...: not in realm.json
+                }
+                fkIndexes.add(new int[] {writer.indexOf(field)});
+                fkSets.add(target);
+            }
+            long[] count = {0};
+            return rs -> {
+                if (idSet != null) {
+                    idSet.add(rs.getLong(idIndex));
+                }
+                for (int i = 0; i < fkIndexes.size(); i++) {
+                    long v = rs.getLong(fkIndexes.get(i)[0]);
+                    if (!rs.wasNull()) {
+                        fkSets.get(i).add(v);
+                    }
+                }
+                if ((++count[0] & 1023) == 0 && cancelled.getAsBoolean()) {
+                    throw new SQLException("cancelled: the worker is stopping");
+                }
+            };
+        }
+
+        /** zerver_userprofile.recipient: the importer drops and recomputes it (dummies have none exported). */
+        private boolean isDenormalizedRecipient(SchemaCatalog.Table table, String column) {
+            return table.name().equals("zerver_userprofile") && column.equals("recipient_id");
+        }
+
+        void verify(long realmId) throws TaskAnomaly {
+            for (Map.Entry<String, Set<Long>> ref : refs.entrySet()) {
+                String target = refTarget.get(ref.getKey());
+                Set<Long> have = ids.getOrDefault(target, Set.of());
+                Set<Long> ok = allowed.getOrDefault(target, Set.of());
+                List<Long> dangling = ref.getValue().stream().filter(v -> !have.contains(v) && !ok.contains(v)).toList();
+                if (!dangling.isEmpty()) {
+                    throw new TaskAnomaly(ref.getKey() + " points at " + target + " ids "
+                            + (dangling.size() > 20 ? dangling.subList(0, 20) + " (and " + (dangling.size() - 20) + " more)" : dangling)
+                            + " that are not in the export of realm " + realmId + "; the database is inconsistent or the"
+                            + " export scope misses them: inspect those rows before exporting again");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package org.realmexport.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.realmexport.common.ExportId;
+import org.realmexport.common.Json;
+import org.realmexport.common.event.DeadLetter;
+import org.realmexport.common.event.ExportState;
+import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.event.ExportTask;
+import org.realmexport.producer.ExportProducer;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The producer on a real broker and the {@link ZulipFixture} database (2500 exportable messages). */
+class ProducerPlanningTest {
+    static final Duration WAIT = Duration.ofSeconds(60);
+    static PipelineHarness h;
+
+    @BeforeAll
+    static void start() throws Exception {
+        h = new PipelineHarness(2500);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        h.close();
+    }
+
+    static List<ExportStatus> statuses(String prefix, String exportId, int atLeast) {
+        return PipelineHarness.values(h.readUntil(prefix + ".status",
+                rs -> rs.stream().filter(r -> exportId.equals(r.key())).count() >= atLeast, WAIT), ExportStatus.class)
+                .stream().filter(s -> s.exportId().equals(exportId)).toList();
+    }
+
+    static List<ExportTask> tasks(String prefix, String exportId) {
+        List<ExportTask> all = new java.util.ArrayList<>();
+        all.addAll(PipelineHarness.values(h.readAll(prefix + ".config-tasks"), ExportTask.class));
+        all.addAll(PipelineHarness.values(h.readAll(prefix + ".shard-tasks"), ExportTask.class));
+        return all.stream().filter(t -> t.exportId().equals(exportId)).sorted(Comparator.comparingInt(ExportTask::shard)).toList();
+    }
+
+    @Test
+    void aRequestIsPlannedAsShardsOfAThousandPlusOneConfigTask() throws Exception {
+        String prefix = h.newPrefix();
+        try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {
+            h.request(prefix, "req-1", "", "full");
+            String exportId = ExportId.forRequest("req-1");
+            ExportStatus planned = statuses(prefix, exportId, 1).get(0);
+            assertThat(planned.state()).isEqualTo(ExportState.PLANNED);
+            assertThat(planned.realmId()).isEqualTo(ZulipFixture.REALM);
+            assertThat(planned.tasksPlanned()).isEqualTo(4); // ceil(2500 / 1000) + 1
+            assertThat(planned.messages()).isEqualTo(2500);
+            assertThat(planned.watermark()).isEqualTo(25002); // max(zerver_message.id), all realms
+            assertThat(planned.output()).endsWith(ExportId.directoryName(exportId));
+
+            List<ExportTask> tasks = tasks(prefix, exportId);
+            assertThat(tasks).extracting(ExportTask::kind).containsExactly(ExportTask.Kind.REALM_CONFIG,
+                    ExportTask.Kind.MESSAGES, ExportTask.Kind.MESSAGES, ExportTask.Kind.MESSAGES);
+            assertThat(tasks).extracting(ExportTask::shard).containsExactly(0, 1, 2, 3);
+            assertThat(tasks).extracting(ExportTask::expectedCount).containsExactly(0, 1000, 1000, 500);
+            assertThat(tasks.subList(1, 4)).extracting(t -> t.firstId() + ".." + t.lastId())
+                    .containsExactly("10..10000", "10010..20000", "20010..25000");
+            assertThat(tasks).allSatisfy(t -> {
+                assertThat(t.tasksPlanned()).isEqualTo(4);
+                assertThat(t.watermark()).isEqualTo(25002);
+                assertThat(t.output()).isEqualTo(planned.output());
+                assertThat(t.realmId()).isEqualTo(ZulipFixture.REALM);
+            });
+        }
+    }
+
+    @Test
+    void theSameRequestTwiceIsPlannedOnceEvenAcrossARestart() throws Exception {
+        String prefix = h.newPrefix();
+        String exportId = ExportId.forRequest("req-twice");
+        try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {
+            h.request(prefix, "req-twice", "2", "full");
+            h.request(prefix, "req-twice", "2", "full");
+            h.request(prefix, "marker-1", "2", "full");
+            statuses(prefix, ExportId.forRequest("marker-1"), 1);
+        }
+        // a new producer learns the planned exports from the status topic
+        try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {
+            h.request(prefix, "req-twice", "2", "full");
+            h.request(prefix, "marker-2", "2", "full");
+            statuses(prefix, ExportId.forRequest("marker-2"), 1);
+        }
+        assertThat(PipelineHarness.values(h.readAll(prefix + ".status"), ExportStatus.class))
+                .filteredOn(s -> s.exportId().equals(exportId)).hasSize(1);
+        assertThat(tasks(prefix, exportId)).hasSize(4);
+    }
+
+    @Test
+    void malformedRequestsGoToTheDeadLetterTopicAndTheNextGoodOneIsPlanned() throws Exception {
+        String prefix = h.newPrefix();
+        Map<String, String> bad = Map.of(
+                "bad-json", "{not json",
+                "no-id", "{\"v\":1,\"realm\":\"2\",\"type\":\"full\"}",
+                "bad-type", "{\"v\":1,\"request_id\":\"x\",\"realm\":\"2\",\"type\":\"everything\"}",
+                "future", "{\"v\":99,\"request_id\":\"y\",\"realm\":\"2\",\"type\":\"full\"}",
+                "no-realm", "{\"v\":1,\"request_id\":\"z\",\"type\":\"full\"}");
+        try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {
+            for (Map.Entry<String, String> e : bad.entrySet()) {
+                h.send(prefix + ".requests", e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8));
+            }
+            h.request(prefix, "good-after-bad", "", "full");
+            assertThat(statuses(prefix, ExportId.forRequest("good-after-bad"), 1).get(0).state()).isEqualTo(ExportState.PLANNED);
+            List<DeadLetter> dead = PipelineHarness.values(h.readUntil(prefix + ".dlq", rs -> rs.size() >= bad.size(), WAIT), DeadLetter.class);
+            assertThat(dead).hasSize(bad.size());
+            for (DeadLetter d : dead) {
+                assertThat(new String(Base64.getDecoder().decode(d.originalValue()), StandardCharsets.UTF_8))
+                        .isEqualTo(bad.get(d.originalKey()));
+                assertThat(d.topic()).isEqualTo(prefix + ".requests");
+                assertThat(d.error()).isNotBlank();
+                assertThat(d.service()).isEqualTo("producer");
+            }
+            assertThat(dead).filteredOn(d -> d.originalKey().equals("future")).singleElement()
+                    .satisfies(d -> assertThat(d.error()).contains("v=99"));
+        }
+    }
+
+    @Test
+    void anUnknownRealmOrAnUnsupportedTypeIsAFailedStatusWithTheReason() throws Exception {
+        String prefix = h.newPrefix();
+        try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {
+            h.request(prefix, "no-such-realm", "nosuchrealm", "full");
+            h.request(prefix, "public", "", "public");
+            ExportStatus unknown = statuses(prefix, ExportId.forRequest("no-such-realm"), 1).get(0);
+            assertThat(unknown.state()).isEqualTo(ExportState.FAILED);
+            assertThat(unknown.error()).contains("unknown realm 'nosuchrealm'");
+            assertThat(unknown.realmId()).isNull();
+            ExportStatus pub = statuses(prefix, ExportId.forRequest("public"), 1).get(0);
+            assertThat(pub.state()).isEqualTo(ExportState.FAILED);
+            assertThat(pub.error()).contains("'public'").contains("not supported");
+            assertThat(tasks(prefix, unknown.exportId())).isEmpty();
+            assertThat(tasks(prefix, pub.exportId())).isEmpty();
+        }
+    }
+
+    @Test
+    void theOtherRealmIsPlannedFromItsOwnMessagesOnly() throws Exception {
+        String prefix = h.newPrefix();
+        try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {
+            h.request(prefix, "other", "other", "full");
+            ExportStatus s = statuses(prefix, ExportId.forRequest("other"), 1).get(0);
+            assertThat(s.realmId()).isEqualTo(ZulipFixture.OTHER);
+            assertThat(s.messages()).isEqualTo(2500);
+            assertThat(tasks(prefix, s.exportId()).subList(1, 4)).extracting(t -> t.firstId() % 10)
+                    .containsOnly(1L); // carol's messages end in 1
+        }
+    }
+
+    static JsonNode json(ConsumerRecord<String, byte[]> r) throws Exception {
+        return Json.MAPPER.readTree(r.value());
+    }
+}
