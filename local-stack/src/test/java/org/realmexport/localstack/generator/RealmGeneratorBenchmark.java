@@ -1,5 +1,7 @@
 package org.realmexport.localstack.generator;
 
+import org.realmexport.localstack.EmbeddedStack;
+
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -9,7 +11,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Comparator;
-import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -22,8 +23,8 @@ import java.util.stream.Stream;
  *      org.realmexport.localstack.generator.RealmGeneratorBenchmark [messages] [jdbc-url]
  * </pre>
  * {@code -DserialIndexBuilds=true} turns off parallel index builds, so the reported backend CPU
- * time is all of PostgreSQL's work. Without a JDBC URL it starts an embedded PostgreSQL configured like the embedded stack's
- * ({@code wal_level=logical}, fsync on) into an empty schema {@code zulip}.
+ * time is all of PostgreSQL's work. Without a JDBC URL it generates into the PostgreSQL of an
+ * {@link EmbeddedStack} (what the demo uses).
  */
 public final class RealmGeneratorBenchmark {
     private RealmGeneratorBenchmark() {
@@ -36,8 +37,8 @@ public final class RealmGeneratorBenchmark {
             if (args.length > 1) {
                 run(args[1], messages, uploads);
             } else {
-                try (TestPostgres pg = TestPostgres.start(Map.of("wal_level", "logical", "max_wal_size", "2GB"))) {
-                    run(pg.jdbcUrl(pg.newDatabase()), messages, uploads);
+                try (EmbeddedStack stack = EmbeddedStack.builder().kafka(false).s3(false).uploads(false).start()) {
+                    run(stack.jdbcUrl(), messages, uploads);
                 }
             }
         } finally {
