@@ -47,19 +47,22 @@ abstract class LoadProgress implements AutoCloseable {
                     .setInitialMax(steps)
                     .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
                     .setUpdateIntervalMillis(250)
-                    .showSpeed()
+                    .setMaxRenderedLength(120)
                     .build();
         }
 
+        private String phase = "";
+
         @Override
         void phase(String name) {
-            bar.setExtraMessage(name);
+            phase = name;
+            bar.setExtraMessage(" " + name);
         }
 
         @Override
         void step(long messages) {
             bar.stepBy(messages);
-            bar.setExtraMessage(String.format("%,d rows, %,d rows/s", rows, rowsPerSecond()));
+            bar.setExtraMessage(String.format(" %s: %,d rows, %,d rows/s", phase, rows, rowsPerSecond()));
         }
 
         @Override
