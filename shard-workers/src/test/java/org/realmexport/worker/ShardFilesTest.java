@@ -233,6 +233,13 @@ class ShardFilesTest {
                 .containsOnly(2001L, 2002L, 4001L, 6001L);
         assertThat(ids(realm, "zerver_scheduledmessage")).containsExactly(1L);
         assertThat(ids(realm, "zerver_usergroup")).containsExactly(ZulipFixture.REALM);
+        JsonNode named = realm.get("zerver_namedusergroup").get(0); // Django multi-table inheritance
+        assertThat(named.get("id").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.get("usergroup_ptr").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.get("realm_for_sharding").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.has("realm")).isFalse();
+        assertThat(realm.get("zerver_namedusergroup")).hasSize(1);
+        assertThat(realm.get("zerver_usergroupmembership")).hasSize(1);
         assertThat(outcome.clients()).containsExactly(1L, 2L);
         assertThat(outcome.scheduledAttachments()).isEqualTo(Map.of(2L, List.of(1L)));
         assertThat(outcome.files()).containsOnlyKeys("realm.json", "analytics.json", "migration_status.json");
