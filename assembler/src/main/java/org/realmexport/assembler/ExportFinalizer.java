@@ -116,8 +116,8 @@ final class ExportFinalizer {
         verifyOtherWorkerFiles(out, summary, tables);
 
         Map<String, Long> rows = new TreeMap<>(summary.rows);
+        SchemaCatalog catalog = database.catalog(); // before taking a connection: reading it takes one
         try (Connection connection = database.connection()) {
-            SchemaCatalog catalog = database.catalog();
             Set<Long> scheduledIds = new HashSet<>();
             Path realmJson = dir.resolve(ResultSummary.REALM_JSON);
             Path original = dir.resolve(TarGzPart.PARTS_DIRECTORY).resolve(WORKER_REALM_JSON);

@@ -124,21 +124,7 @@ final class FinalizerService implements AutoCloseable {
         String exportId = status.exportId();
         long start = System.nanoTime();
         try {
-            ReadOnlyKeyValueStore<String, byte[]> store = awaitStore(partition);
-            ExportFinalizer.Finalized done = finalizer.finalizeExport(status, visitor -> {
-                try (KeyValueIterator<String, byte[]> it = store.prefixScan(
-                        ProgressProcessor.resultPrefix(exportId), new StringSerializer())) {
-                    while (it.hasNext()) {
-                        TaskResult result;
-                        try {
-                            result = Json.fromBytes(it.next().value, TaskResult.class);
-                        } catch (IOException e) {
-                            throw new ExportAnomaly("a stored task result is unreadable: " + e.getMessage());
-                        }
-                        visitor.accept(result);
-                    }
-                }
-            });
+            ExportFinalizer.Finalized done = finalizeWhenStoreReady(status, partition);
             post(withRows(status.succeeded(done.tarball().toString(), done.sha256(), done.size()), done.rows()));
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             metrics.exportFinalized(took);
@@ -149,7 +135,7 @@ final class FinalizerService implements AutoCloseable {
         } catch (InterruptedException | InvalidStateStoreException e) {
             // shutdown, or the partition moved: the next owner of the task finalizes it again
             LOG.info("export {}: finalizing stopped ({}); it resumes when its task is next assigned",
-                    exportId, e.getMessage());
+                    exportId, e.toString());
         } catch (Exception e) {
             if (closed || Thread.currentThread().isInterrupted()) {
                 LOG.info("export {}: finalizing stopped by shutdown ({}); it resumes on restart", exportId, e.toString());
@@ -185,17 +171,38 @@ final class FinalizerService implements AutoCloseable {
                 .get(POST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** The local store of the partition, waiting while the instance (re)starts or rebalances. */
-    private ReadOnlyKeyValueStore<String, byte[]> awaitStore(int partition) throws InterruptedException {
+    /**
+     * Finalizes with the results read from the local store of the partition. While the instance
+     * (re)starts or rebalances the store is not queryable (and a store handle can become unusable
+     * between two calls); finalizing is idempotent and reads the store only at its start, so it is
+     * simply tried again, until the store answers or the partition is taken away (interrupt).
+     */
+    private ExportFinalizer.Finalized finalizeWhenStoreReady(ExportStatus status, int partition)
+            throws ExportAnomaly, IOException, java.sql.SQLException, InterruptedException {
+        String exportId = status.exportId();
         long deadline = System.nanoTime() + STORE_WAIT.toNanos();
         while (true) {
             try {
-                return stores.partition(partition);
+                ReadOnlyKeyValueStore<String, byte[]> store = stores.partition(partition);
+                return finalizer.finalizeExport(status, visitor -> {
+                    try (KeyValueIterator<String, byte[]> it = store.prefixScan(
+                            ProgressProcessor.resultPrefix(exportId), new StringSerializer())) {
+                        while (it.hasNext()) {
+                            TaskResult result;
+                            try {
+                                result = Json.fromBytes(it.next().value, TaskResult.class);
+                            } catch (IOException e) {
+                                throw new ExportAnomaly("a stored task result is unreadable: " + e.getMessage());
+                            }
+                            visitor.accept(result);
+                        }
+                    }
+                });
             } catch (InvalidStateStoreException e) {
                 if (System.nanoTime() > deadline) {
                     throw e;
                 }
-                Thread.sleep(100);
+                Thread.sleep(200);
             }
         }
     }

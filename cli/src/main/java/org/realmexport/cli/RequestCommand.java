@@ -93,8 +93,11 @@ class RequestCommand implements Callable<Integer> {
         ExportRequest request = new ExportRequest(Versioned.CURRENT, id, realm, exportType.cliName(), location, null,
                 System.currentTimeMillis());
         String exportId = ExportId.forRequest(id);
-        try (Admin admin = KafkaClients.admin(cfg)) {
+        Admin admin = KafkaClients.admin(cfg);
+        try {
             KafkaClients.ensureTopics(admin, cfg);
+        } finally {
+            admin.close(KafkaClients.CLOSE_TIMEOUT);
         }
         // read the status topic from before the request, so that --wait sees every update of it
         StatusBoard board = await ? new StatusBoard(KafkaClients.readerProperties(cfg), topics.status()) : null;

@@ -1,6 +1,8 @@
 package org.realmexport.localstack;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -17,13 +19,16 @@ import java.time.Duration;
  *
  * <p>zonky unpacks the binaries once into {@code java.io.tmpdir/embedded-pg} (shared, kept as a
  * cache) and, when the JVM runs as root, wraps initdb and postgres with {@code unshare} because
- * PostgreSQL refuses to run as root.
+ * PostgreSQL refuses to run as root. The data directory is copied from a {@link PostgresTemplate}
+ * (initdb'd once per machine, with Zulip's role, database and schema) when one is available: a
+ * copy takes a fraction of initdb's time, which every test class would otherwise pay.
  */
 final class EmbeddedDatabase implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedDatabase.class);
     static final String DATABASE = "zulip";
     static final String ROLE = "zulip";
     static final String SCHEMA = "zulip";
-    private static final String SUPERUSER = "postgres";
+    static final String SUPERUSER = "postgres";
 
     private final EmbeddedPostgres postgres;
 
@@ -31,11 +36,41 @@ final class EmbeddedDatabase implements AutoCloseable {
         this.postgres = postgres;
     }
 
-    /** Initialises a cluster in {@code dataDir}, starts it on a free port and creates Zulip's role, database and schema. */
+    /** Starts a server on a free port with its data in {@code dataDir}, Zulip's role, database and schema in place. */
     static EmbeddedDatabase start(Path dataDir) throws IOException, SQLException {
-        EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+        Path template = PostgresTemplate.ready();
+        if (template != null) {
+            try {
+                PostgresTemplate.copy(template, dataDir);
+                return new EmbeddedDatabase(configured(dataDir, false).start());
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("PostgreSQL template {} is unusable ({}); discarding it and running initdb instead",
+                        template, e.toString());
+                PostgresTemplate.discard(template);
+                Directories.deleteTree(dataDir);
+            }
+        }
+        EmbeddedPostgres postgres = configured(dataDir, true).start();
+        try {
+            createZulipDatabase(postgres.getPort());
+        } catch (SQLException | RuntimeException e) {
+            postgres.close();
+            throw e;
+        }
+        return new EmbeddedDatabase(postgres);
+    }
+
+    /**
+     * zonky's builder with the server settings of every stack. Settings go on the postmaster's
+     * command line, so a data directory copied from the template gets them too.
+     *
+     * @param initdb true: run initdb into {@code dataDir} (and delete it on close); false: start
+     *               on the cluster already there
+     */
+    static EmbeddedPostgres.Builder configured(Path dataDir, boolean initdb) {
+        return EmbeddedPostgres.builder()
                 .setDataDirectory(dataDir)
-                .setCleanDataDirectory(true)
+                .setCleanDataDirectory(initdb)
                 // EmbeddedStack owns the one shutdown hook; zonky's would keep every instance reachable.
                 .setRegisterShutdownHook(false)
                 .setPGStartupWait(Duration.ofSeconds(60))
@@ -46,19 +81,25 @@ final class EmbeddedDatabase implements AutoCloseable {
                 .setServerConfig("max_connections", "100")
                 // Throw-away data: durability buys nothing and costs the generator most of its time.
                 .setServerConfig("fsync", "off")
+                .setServerConfig("full_page_writes", "off")
                 // zonky turns synchronous_commit off by default; logical decoding only sees flushed
                 // WAL, so that would delay what Debezium captures by up to a WAL writer cycle.
-                .setServerConfig("synchronous_commit", "on")
-                .setServerConfig("full_page_writes", "off")
-                .start();
-        EmbeddedDatabase database = new EmbeddedDatabase(postgres);
-        try {
-            database.createZulipDatabase();
-        } catch (SQLException | RuntimeException e) {
-            database.close();
-            throw e;
+                .setServerConfig("synchronous_commit", "on");
+    }
+
+    /** Creates what Zulip's installer creates: role zulip, database zulip owned by it, schema zulip in it. */
+    static void createZulipDatabase(int port) throws SQLException {
+        try (Connection c = DriverManager.getConnection(url(port, "postgres", SUPERUSER, false));
+             Statement s = c.createStatement()) {
+            s.execute("CREATE ROLE " + ROLE + " WITH LOGIN REPLICATION");
+            s.execute("CREATE DATABASE " + DATABASE + " OWNER " + ROLE + " ENCODING 'UTF8' TEMPLATE template0");
+            // As Zulip's installer does, so that psql sessions of the role see Zulip's tables.
+            s.execute("ALTER ROLE " + ROLE + " SET search_path TO " + SCHEMA + ", public");
         }
-        return database;
+        try (Connection c = DriverManager.getConnection(url(port, DATABASE, SUPERUSER, false));
+             Statement s = c.createStatement()) {
+            s.execute("CREATE SCHEMA " + SCHEMA + " AUTHORIZATION " + ROLE);
+        }
     }
 
     int port() {
@@ -67,33 +108,20 @@ final class EmbeddedDatabase implements AutoCloseable {
 
     /** Zulip's own connection: role zulip, schema zulip. */
     String jdbcUrl() {
-        return url(DATABASE, ROLE);
+        return url(port(), DATABASE, ROLE, true);
     }
 
     /** The superuser's connection to the same database and schema, for DDL and replication in tests. */
     String adminJdbcUrl() {
-        return url(DATABASE, SUPERUSER);
+        return url(port(), DATABASE, SUPERUSER, true);
     }
 
-    private String url(String database, String user) {
-        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + database + "?user=" + user + "&currentSchema=" + SCHEMA;
+    private static String url(int port, String database, String user, boolean zulipSchema) {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/" + database + "?user=" + user
+                + (zulipSchema ? "&currentSchema=" + SCHEMA : "");
     }
 
-    private void createZulipDatabase() throws SQLException {
-        String postgresDb = "jdbc:postgresql://127.0.0.1:" + port() + "/postgres?user=" + SUPERUSER;
-        try (Connection c = DriverManager.getConnection(postgresDb); Statement s = c.createStatement()) {
-            s.execute("CREATE ROLE " + ROLE + " WITH LOGIN REPLICATION");
-            s.execute("CREATE DATABASE " + DATABASE + " OWNER " + ROLE + " ENCODING 'UTF8' TEMPLATE template0");
-            // As Zulip's installer does, so that psql sessions of the role see Zulip's tables.
-            s.execute("ALTER ROLE " + ROLE + " SET search_path TO " + SCHEMA + ", public");
-        }
-        String zulipDb = "jdbc:postgresql://127.0.0.1:" + port() + "/" + DATABASE + "?user=" + SUPERUSER;
-        try (Connection c = DriverManager.getConnection(zulipDb); Statement s = c.createStatement()) {
-            s.execute("CREATE SCHEMA " + SCHEMA + " AUTHORIZATION " + ROLE);
-        }
-    }
-
-    /** Stops the server (fast mode) and deletes its data directory. */
+    /** Stops the server (fast mode); the data directory goes with the stack's temporary directory. */
     @Override
     public void close() throws IOException {
         postgres.close();

@@ -5,12 +5,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -203,25 +199,41 @@ public final class EmbeddedStack implements AutoCloseable {
             };
         }
 
+        /**
+         * The started part, or null after recording why not. An interrupt does not cut the wait
+         * short: a part left starting could not be stopped; start() fails once all are in.
+         */
         private static <T> T await(Future<T> future, String part, List<Throwable> failures) {
             if (future == null) {
                 return null;
             }
-            return collect(future::get, part, failures);
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        return future.get();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    } catch (ExecutionException e) {
+                        failures.add(new IllegalStateException(part + " did not start: " + e.getCause(), e.getCause()));
+                        return null;
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    failures.add(new IllegalStateException("interrupted while " + part + " was starting"));
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
 
         private static <T> T collect(Callable<T> step, String part, List<Throwable> failures) {
             try {
                 return step.call();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failures.add(new IllegalStateException(part + ": interrupted while starting", e));
-            } catch (ExecutionException e) {
-                failures.add(new IllegalStateException(part + " did not start: " + e.getCause(), e.getCause()));
             } catch (Exception e) {
                 failures.add(new IllegalStateException(part + " did not start: " + e, e));
+                return null;
             }
-            return null;
         }
     }
 
@@ -299,9 +311,14 @@ public final class EmbeddedStack implements AutoCloseable {
         return root;
     }
 
+    /** The thread registered as JVM shutdown hook, or null. */
+    Thread shutdownHookThread() {
+        return shutdownHook;
+    }
+
     /**
-     * Stops every part (Kafka first, so that clients see a broker going away rather than its
-     * storage) and deletes the temporary directory. Idempotent; a second caller waits for the first.
+     * Stops every part (PostgreSQL in parallel with the in-JVM parts) and deletes the temporary
+     * directory. Idempotent and thread-safe: a second caller waits for the first to finish.
      *
      * @throws IllegalStateException when a part did not stop cleanly or the directory could not be
      *                               deleted (every step is still attempted)
@@ -313,13 +330,28 @@ public final class EmbeddedStack implements AutoCloseable {
         }
         closed = true;
         long started = System.nanoTime();
-        List<Exception> failures = new ArrayList<>();
-        List<String> stopTimes = new ArrayList<>();
+        List<Exception> failures = Collections.synchronizedList(new ArrayList<>());
+        List<String> stopTimes = Collections.synchronizedList(new ArrayList<>());
+        // PostgreSQL is a child process whose fast shutdown takes about a second of mostly waiting:
+        // stop it alongside the in-JVM parts rather than after them.
+        Thread databaseStopper = new Thread(() -> stop(database, "PostgreSQL", failures, stopTimes),
+                "embedded-stack-stop-postgres");
+        databaseStopper.start();
         stop(kafka, "Kafka", failures, stopTimes);
         stop(s3, "S3", failures, stopTimes);
-        stop(database, "PostgreSQL", failures, stopTimes);
+        boolean interrupted = false;
+        while (databaseStopper.isAlive()) {
+            try {
+                databaseStopper.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // finish closing first; the caller sees the flag afterwards
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         try {
-            deleteRecursively(root);
+            Directories.deleteTree(root);
         } catch (IOException e) {
             failures.add(e);
         }
@@ -399,39 +431,5 @@ public final class EmbeddedStack implements AutoCloseable {
 
     private static String seconds(Duration duration) {
         return String.format(Locale.ROOT, "%.2f s", duration.toNanos() / 1e9);
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                if (e instanceof NoSuchFileException) {
-                    return FileVisitResult.CONTINUE;
-                }
-                throw e;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null && !(e instanceof NoSuchFileException)) {
-                    throw e;
-                }
-                deleteIfExists(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
-    }
-
-    private static void deleteIfExists(Path path) throws IOException {
-        Files.deleteIfExists(path);
     }
 }

@@ -9,7 +9,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -18,7 +17,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
@@ -97,13 +95,5 @@ final class KafkaRoundTrip {
         produce(bootstrap, topic, records);
         List<String> values = consumeValues(bootstrap, topic, "read_uncommitted", read -> read.size() >= 3);
         assertThat(values).containsExactlyInAnyOrderElementsOf(records.values());
-    }
-
-    static Set<TopicPartition> partitions(String topic, int count) {
-        Set<TopicPartition> partitions = new java.util.HashSet<>();
-        for (int i = 0; i < count; i++) {
-            partitions.add(new TopicPartition(topic, i));
-        }
-        return partitions;
     }
 }

@@ -61,7 +61,10 @@ public final class TarGzPart {
     public static final int DEFAULT_LEVEL = 6;
     /** Directory inside an export directory that holds the parts; never in the tarball or the manifest. */
     public static final String PARTS_DIRECTORY = ".parts";
-    /** File name suffix of a part. */
+    /**
+     * File name suffix of a part. Temporary files in {@code .parts/} (a writer mid-way, or one that
+     * died) are named {@code .<uuid>.tmp}: list parts by this suffix.
+     */
     public static final String PART_SUFFIX = ".tgz";
 
     private static final int BLOCK = 512;
