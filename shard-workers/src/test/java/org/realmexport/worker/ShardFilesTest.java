@@ -75,11 +75,15 @@ class ShardFilesTest {
     }
 
     RealmConfigWriter.Outcome writeConfig(Path dir) throws Exception {
+        return writeConfig(dir, null);
+    }
+
+    RealmConfigWriter.Outcome writeConfig(Path dir, Path migrationStatus) throws Exception {
         ExportTask task = new ExportTask(Versioned.CURRENT, "e1", ExportTask.Kind.REALM_CONFIG, ZulipFixture.REALM,
                 "full", dir.toString(), 10L * MESSAGES + 9, 0, 0, 0, 0, 4);
         try (Connection c = db.connection()) {
             RealmScope scope = RealmScope.resolve(c, db.catalog(), task.realmId(), ExportType.FULL, "zulipinternal");
-            return new RealmConfigWriter(db.catalog(), "11.0").write(c, scope, task, dir, () -> false);
+            return new RealmConfigWriter(db.catalog(), "11.0", migrationStatus).write(c, scope, task, dir, () -> false);
         }
     }
 
@@ -255,6 +259,19 @@ class ShardFilesTest {
         for (String f : List.of("realm.json", "analytics.json", "migration_status.json")) {
             assertThat(TarGzPart.partPath(dir, f)).exists();
         }
+    }
+
+    @Test
+    void aMigrationStatusFromTheServerReplacesTheDerivedOne() throws Exception {
+        Path given = out.resolve("given.json");
+        Files.writeString(given, "{\"migrations_by_app\": {\"zerver\": [\"[X] 0001_initial\", \"[ ] 0002_x\"]},"
+                + " \"zulip_version\": \"11.2\"}");
+        Path dir = out.resolve("zulip-export-e1");
+        writeConfig(dir, given);
+        assertThat(Files.readString(dir.resolve("migration_status.json")))
+                .isEqualTo("{\"migrations_by_app\":{\"zerver\":[\"[X] 0001_initial\",\"[ ] 0002_x\"]},\"zulip_version\":\"11.2\"}\n");
+        Files.writeString(given, "{\"zulip_version\": \"11.2\"}");
+        assertThatThrownBy(() -> writeConfig(out.resolve("other"), given)).hasMessageContaining("migrations_by_app");
     }
 
     @Test
