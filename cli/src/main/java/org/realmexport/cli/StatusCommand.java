@@ -85,7 +85,7 @@ class StatusCommand implements Callable<Integer> {
             board.catchUp(Duration.ofSeconds(30));
             if (exportId != null && watch) {
                 ExportStatus last = follow(board, exportId, spec.commandLine().getErr(), timeout);
-                printDetail(out, last, ConsumerLag.of(admin, topics), topics);
+                printDetail(out, last, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 return last != null && last.state() == ExportState.SUCCEEDED ? RealmExportCommand.OK : RealmExportCommand.FAILED;
             }
             if (exportId != null) {
@@ -94,7 +94,7 @@ class StatusCommand implements Callable<Integer> {
                     throw new UsageException("no status for export " + exportId
                             + " (not planned yet, or not an export id; --watch waits for it)");
                 }
-                printDetail(out, status, ConsumerLag.of(admin, topics), topics);
+                printDetail(out, status, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 return status.state() == ExportState.FAILED ? RealmExportCommand.FAILED : RealmExportCommand.OK;
             }
             long deadline = timeout == 0 ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeout).toNanos();
@@ -102,7 +102,7 @@ class StatusCommand implements Callable<Integer> {
                 if (watch && System.console() != null) {
                     out.print("\033[H\033[2J"); // clear the terminal before each redraw
                 }
-                printTable(out, board, ConsumerLag.of(admin, topics), topics);
+                printTable(out, board, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 out.flush();
                 boolean running = board.exports().stream().anyMatch(s -> !s.state().terminal());
                 if (!watch || !running) {

@@ -146,6 +146,28 @@ class RequestStatusTest {
         assertThat(run.out()).contains("error      attachment 9 has no file");
     }
 
+    @Test
+    void theLagCountsRecordsNotTheMarkersOfTransactions() throws Exception {
+        Topics topics = createTopics("lagtx");
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of("bootstrap.servers",
+                stack.kafkaBootstrap(), "transactional.id", "lagtx-test"), new StringSerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+            for (int i = 0; i < 3; i++) { // three transactions, as a producer plans three exports
+                producer.beginTransaction();
+                producer.send(new ProducerRecord<>(topics.shardTasks(), 0, "task-" + i, new byte[] {1}));
+                producer.commitTransaction();
+            }
+        }
+        consumeAndCommit(topics.shardTasks(), topics.group("shard-workers"), 2);
+        CliRun behind = CliRun.run(env, "status", "--topic-prefix", "lagtx");
+        assertThat(behind.out()).contains("consumer lag: lagtx-shard-workers 1 (config-tasks 0, shard-tasks 1)");
+
+        consumeAndCommit(topics.shardTasks(), topics.group("shard-workers"), 1);
+        CliRun done = CliRun.run(env, "status", "--topic-prefix", "lagtx");
+        // end offset 6 (3 records + 3 commit markers), committed 5: nothing is left to do
+        assertThat(done.out()).contains("consumer lag: lagtx-shard-workers 0 (config-tasks 0, shard-tasks 0)");
+    }
+
     // ------------------------------------------------------------------ helpers
 
     static ExportStatus status(String exportId, ExportState state, int planned, int done, String error) {
@@ -197,7 +219,8 @@ class RequestStatusTest {
     static void consumeAndCommit(String topic, String group, int n) {
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of("bootstrap.servers",
                 stack.kafkaBootstrap(), "group.id", group, "auto.offset.reset", "earliest",
-                "enable.auto.commit", "false", "max.poll.records", String.valueOf(n)),
+                "enable.auto.commit", "false", "max.poll.records", String.valueOf(n),
+                "isolation.level", "read_committed"),
                 new StringDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
