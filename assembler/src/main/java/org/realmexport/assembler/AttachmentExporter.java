@@ -60,10 +60,6 @@ final class AttachmentExporter {
                 while (rs.next()) {
                     counts[0]++;
                     long id = rs.getLong(idIndex);
-                    if (rs.getLong(realmIndex) != realmId) {
-                        counts[1]++; // Zulip exports only the realm's own attachments
-                        continue;
-                    }
                     long[] reported = summary.attachmentMessages.getOrDefault(id, new long[0]);
                     long[] messages = Arrays.stream(reported).filter(exported::contains).toArray();
                     long[] reportedScheduled = summary.attachmentScheduled.getOrDefault(id, new long[0]);
@@ -71,6 +67,10 @@ final class AttachmentExporter {
                     counts[3] += reported.length - messages.length + reportedScheduled.length - scheduled.length;
                     if (messages.length == 0 && scheduled.length == 0) {
                         counts[2]++;
+                        continue;
+                    }
+                    if (rs.getLong(realmIndex) != realmId) {
+                        counts[1]++; // Zulip exports only the realm's own attachments
                         continue;
                     }
                     String pathId = SafePaths.relative(rs.getString(pathIndex), "path_id of attachment " + id);

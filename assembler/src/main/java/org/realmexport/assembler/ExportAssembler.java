@@ -12,6 +12,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsConfig;
@@ -90,7 +91,8 @@ public final class ExportAssembler implements AutoCloseable {
         try {
             ensureTopics();
             int finalizerThreads = config.getInt(ExportAssemblerConfig.FINALIZER_THREADS);
-            database = Database.open(config, finalizerThreads, "assembler");
+            // one connection per finalizing, one more for reading the schema catalog once
+            database = Database.open(config, finalizerThreads + 1, "assembler");
             String uploads = config.getString(RealmExportConfig.UPLOADS_DIR);
             ExportFinalizer finalizer = new ExportFinalizer(database, uploads == null ? null : Path.of(uploads),
                     config.avatarSalt(), config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
@@ -204,7 +206,10 @@ public final class ExportAssembler implements AutoCloseable {
     public synchronized void close() {
         KafkaStreams ks = streams;
         if (ks != null) {
-            ks.close(Duration.ofSeconds(30));
+            // leave the group: the partitions (and their finalizings) move to the other instances now,
+            // not after a session timeout
+            ks.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(Duration.ofSeconds(30)));
         }
         if (streamsMetrics != null) {
             streamsMetrics.close();

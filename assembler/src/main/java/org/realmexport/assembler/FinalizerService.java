@@ -116,40 +116,30 @@ final class FinalizerService implements AutoCloseable {
         });
     }
 
-    int running() {
-        return (int) jobs.values().stream().filter(j -> !j.future().isDone()).count();
-    }
-
     private void run(ExportStatus status, int partition) {
         String exportId = status.exportId();
         long start = System.nanoTime();
         try {
-            ReadOnlyKeyValueStore<String, byte[]> store = awaitStore(partition);
-            ExportFinalizer.Finalized done = finalizer.finalizeExport(status, visitor -> {
-                try (KeyValueIterator<String, byte[]> it = store.prefixScan(
-                        ProgressProcessor.resultPrefix(exportId), new StringSerializer())) {
-                    while (it.hasNext()) {
-                        TaskResult result;
-                        try {
-                            result = Json.fromBytes(it.next().value, TaskResult.class);
-                        } catch (IOException e) {
-                            throw new ExportAnomaly("a stored task result is unreadable: " + e.getMessage());
-                        }
-                        visitor.accept(result);
-                    }
-                }
-            });
-            post(withRows(status.succeeded(done.tarball().toString(), done.sha256(), done.size()), done.rows()));
+            ExportFinalizer.Finalized done = finalizeWhenStoreReady(status, partition);
+            try {
+                post(withRows(status.succeeded(done.tarball().toString(), done.sha256(), done.size()), done.rows()));
+            } catch (ExecutionException | TimeoutException e) {
+                // the export is complete; only the word is missing: never FAILED for that
+                LOG.error("export {}: finalized ({}) but SUCCEEDED could not be posted ({}); it is finalized"
+                        + " again, with the same bytes, when its task is next assigned", exportId, done.tarball(),
+                        e.toString());
+                return;
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             metrics.exportFinalized(took);
-            LOG.info("export {} SUCCEEDED: {} ({} bytes, sha256 {}) in {} ms", exportId, done.tarball(), done.size(),
-                    done.sha256(), took.toMillis());
+            LOG.info("export {} SUCCEEDED: {} ({} bytes, sha256 {}) in {} ms {}", exportId, done.tarball(), done.size(),
+                    done.sha256(), took.toMillis(), done.stepMillis());
         } catch (ExportAnomaly anomaly) {
             fail(status, anomaly.getMessage(), "fix it, then request the export again", start);
         } catch (InterruptedException | InvalidStateStoreException e) {
             // shutdown, or the partition moved: the next owner of the task finalizes it again
             LOG.info("export {}: finalizing stopped ({}); it resumes when its task is next assigned",
-                    exportId, e.getMessage());
+                    exportId, e.toString());
         } catch (Exception e) {
             if (closed || Thread.currentThread().isInterrupted()) {
                 LOG.info("export {}: finalizing stopped by shutdown ({}); it resumes on restart", exportId, e.toString());
@@ -185,17 +175,38 @@ final class FinalizerService implements AutoCloseable {
                 .get(POST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** The local store of the partition, waiting while the instance (re)starts or rebalances. */
-    private ReadOnlyKeyValueStore<String, byte[]> awaitStore(int partition) throws InterruptedException {
+    /**
+     * Finalizes with the results read from the local store of the partition. While the instance
+     * (re)starts or rebalances the store is not queryable (and a store handle can become unusable
+     * between two calls); finalizing is idempotent and reads the store only at its start, so it is
+     * simply tried again, until the store answers or the partition is taken away (interrupt).
+     */
+    private ExportFinalizer.Finalized finalizeWhenStoreReady(ExportStatus status, int partition)
+            throws ExportAnomaly, IOException, java.sql.SQLException, InterruptedException {
+        String exportId = status.exportId();
         long deadline = System.nanoTime() + STORE_WAIT.toNanos();
         while (true) {
             try {
-                return stores.partition(partition);
+                ReadOnlyKeyValueStore<String, byte[]> store = stores.partition(partition);
+                return finalizer.finalizeExport(status, visitor -> {
+                    try (KeyValueIterator<String, byte[]> it = store.prefixScan(
+                            ProgressProcessor.resultPrefix(exportId), new StringSerializer())) {
+                        while (it.hasNext()) {
+                            TaskResult result;
+                            try {
+                                result = Json.fromBytes(it.next().value, TaskResult.class);
+                            } catch (IOException e) {
+                                throw new ExportAnomaly("a stored task result is unreadable: " + e.getMessage());
+                            }
+                            visitor.accept(result);
+                        }
+                    }
+                });
             } catch (InvalidStateStoreException e) {
                 if (System.nanoTime() > deadline) {
                     throw e;
                 }
-                Thread.sleep(100);
+                Thread.sleep(200);
             }
         }
     }

@@ -1,5 +1,8 @@
 package org.realmexport.cli;
 
+import org.apache.kafka.streams.KafkaStreams;
+import org.realmexport.assembler.ExportAssembler;
+import org.realmexport.assembler.ExportAssemblerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -11,24 +14,23 @@ import java.util.Map;
                 + "attachments, uploads, stats, manifest, tarball and the final status. "
                 + "Runs until Ctrl-C or SIGTERM.")
 class AssemblerCommand extends ServiceCommand {
-    // TODO(lead): use the assembler's own constant once it is in main
-    static final String STATE_DIR = "state.dir";
-
     @Option(names = "--state-dir", paramLabel = "DIR",
-            description = "Kafka Streams state directory (default: the assembler's).")
+            description = "Kafka Streams state directory; losing it is safe, only slower to start (default: the assembler's).")
     String stateDir;
 
     @Override
     void putServiceOptions(Map<String, Object> settings) {
-        Settings.putIfSet(settings, STATE_DIR, stateDir);
+        Settings.putIfSet(settings, ExportAssemblerConfig.STATE_DIR, stateDir);
     }
 
     @Override
     Running start(Map<String, Object> settings) {
-        // TODO(lead): wire once org.realmexport.assembler.ExportAssembler is in main:
-        //   ExportAssembler assembler = new ExportAssembler(settings);
-        //   assembler.start();
-        //   return new Running(assembler, assembler::isRunning);   // or () -> true without isRunning()
-        throw UsageException.notBuiltYet("assembler", "org.realmexport.assembler.ExportAssembler");
+        ExportAssembler assembler = new ExportAssembler(settings);
+        assembler.start();
+        return new Running(assembler, () -> {
+            KafkaStreams.State state = assembler.state();
+            return state == null || !(state == KafkaStreams.State.ERROR || state == KafkaStreams.State.PENDING_ERROR
+                    || state == KafkaStreams.State.NOT_RUNNING);
+        });
     }
 }

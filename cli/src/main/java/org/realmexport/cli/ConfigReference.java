@@ -1,6 +1,7 @@
 package org.realmexport.cli;
 
 import org.apache.kafka.common.config.ConfigDef;
+import org.realmexport.assembler.ExportAssemblerConfig;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.producer.ExportProducerConfig;
 import org.realmexport.worker.ShardWorkerConfig;
@@ -24,7 +25,7 @@ final class ConfigReference {
         defs.put("Shared by every service", RealmExportConfig.baseConfigDef());
         defs.put("producer", ExportProducerConfig.CONFIG);
         defs.put("shard-worker", ShardWorkerConfig.CONFIG);
-        // TODO(lead): add the assembler's ConfigDef once org.realmexport.assembler is in main
+        defs.put("assembler", ExportAssemblerConfig.configDef());
         return defs;
     }
 

@@ -4,13 +4,19 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.realmexport.common.topic.Topics;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
@@ -18,11 +24,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The backlog of a consumer group: per topic, end offset minus committed offset, summed over
- * partitions. For the shard workers, a task partition with no committed offset counts whole
- * (from its log start), since no worker has taken anything from it yet.
+ * The backlog of a consumer group: per topic, the records between the committed offset and the
+ * end of each partition. For the shard workers, a task partition with no committed offset counts
+ * from its log start, since no worker has taken anything from it yet.
+ *
+ * <p>Every writer of these topics is transactional, and each transaction leaves a commit marker
+ * that takes an offset but is no record: a partition whose last task is done still has
+ * end − committed = 1. So where that difference is not zero, the records in between are counted
+ * with a read_committed reader (which also skips aborted records); past {@link #EXACT_LIMIT}
+ * records the offset difference stands as an estimate.
  */
 record ConsumerLag(String group, Map<String, Long> perTopic) {
+    static final int EXACT_LIMIT = 20_000;
 
     long total() {
         return perTopic.values().stream().mapToLong(Long::longValue).sum();
@@ -44,13 +57,14 @@ record ConsumerLag(String group, Map<String, Long> perTopic) {
     }
 
     /** The lag of the shard-worker and assembler groups. */
-    static List<ConsumerLag> of(Admin admin, Topics topics) throws InterruptedException {
+    static List<ConsumerLag> of(Admin admin, Properties readerProperties, Topics topics) throws InterruptedException {
         return List.of(
-                of(admin, topics.group("shard-workers"), List.of(topics.configTasks(), topics.shardTasks())),
-                of(admin, topics.group("assembler"), List.of()));
+                of(admin, readerProperties, topics.group("shard-workers"), List.of(topics.configTasks(), topics.shardTasks())),
+                of(admin, readerProperties, topics.group("assembler"), List.of()));
     }
 
-    static ConsumerLag of(Admin admin, String group, List<String> inputTopics) throws InterruptedException {
+    static ConsumerLag of(Admin admin, Properties readerProperties, String group, List<String> inputTopics)
+            throws InterruptedException {
         try {
             Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>(admin.listConsumerGroupOffsets(group)
                     .partitionsToOffsetAndMetadata().get(15, TimeUnit.SECONDS));
@@ -78,14 +92,68 @@ record ConsumerLag(String group, Map<String, Long> perTopic) {
                     admin.listOffsets(ends).all().get(15, TimeUnit.SECONDS);
             Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> startOffsets = starts.isEmpty() ? Map.of()
                     : admin.listOffsets(starts).all().get(15, TimeUnit.SECONDS);
+            Map<TopicPartition, long[]> behind = new HashMap<>(); // partition -> {from, end}
             Map<String, Long> perTopic = new TreeMap<>();
             endOffsets.forEach((tp, end) -> {
                 long from = committed.containsKey(tp) ? committed.get(tp).offset() : startOffsets.get(tp).offset();
-                perTopic.merge(tp.topic(), Math.max(0, end.offset() - from), Long::sum);
+                perTopic.putIfAbsent(tp.topic(), 0L);
+                if (end.offset() > from) {
+                    behind.put(tp, new long[] {from, end.offset()});
+                }
             });
+            countRecords(readerProperties, behind).forEach((tp, n) -> perTopic.merge(tp.topic(), n, Long::sum));
             return new ConsumerLag(group, perTopic);
         } catch (ExecutionException | TimeoutException e) {
             return new ConsumerLag(group, Map.of());
         }
+    }
+
+    /** Records (not offsets) in each {from, end} range; the offset difference where counting stops early. */
+    static Map<TopicPartition, Long> countRecords(Properties readerProperties, Map<TopicPartition, long[]> ranges) {
+        Map<TopicPartition, Long> counts = new HashMap<>();
+        if (ranges.isEmpty()) {
+            return counts;
+        }
+        long estimate = ranges.values().stream().mapToLong(r -> r[1] - r[0]).sum();
+        if (estimate > EXACT_LIMIT) {
+            ranges.forEach((tp, r) -> counts.put(tp, r[1] - r[0]));
+            return counts;
+        }
+        Properties props = new Properties();
+        props.putAll(readerProperties);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            reader.assign(ranges.keySet());
+            ranges.forEach((tp, r) -> {
+                reader.seek(tp, r[0]);
+                counts.put(tp, 0L);
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline && !reached(reader, ranges)) {
+                for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(100))) {
+                    TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+                    if (record.offset() < ranges.get(tp)[1]) {
+                        counts.merge(tp, 1L, Long::sum);
+                    }
+                }
+            }
+            // an open transaction (or a slow cluster) stops the reader short: the offsets then stand
+            ranges.forEach((tp, r) -> {
+                if (reader.position(tp) < r[1]) {
+                    counts.put(tp, r[1] - r[0]);
+                }
+            });
+        }
+        return counts;
+    }
+
+    private static boolean reached(KafkaConsumer<?, ?> reader, Map<TopicPartition, long[]> ranges) {
+        for (Map.Entry<TopicPartition, long[]> e : ranges.entrySet()) {
+            if (reader.position(e.getKey()) < e.getValue()[1]) {
+                return false;
+            }
+        }
+        return true;
     }
 }

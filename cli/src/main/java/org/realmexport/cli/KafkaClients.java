@@ -7,8 +7,10 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.topic.Topics;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Kafka clients of the short-lived commands (request, status). They fail fast (seconds, not
@@ -16,6 +18,9 @@ import java.util.Properties;
  * override every default here.
  */
 final class KafkaClients {
+    /** Closing a client that never reached the cluster must not wait for it. */
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+
     private KafkaClients() {
     }
 
@@ -24,12 +29,14 @@ final class KafkaClients {
     }
 
     static Properties properties(RealmExportConfig config) {
-        Properties defaults = new Properties();
-        defaults.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
-        defaults.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         Properties props = new Properties();
-        props.putAll(defaults);
         props.putAll(config.kafkaProperties());
+        // Kafka refuses an API timeout below the request timeout: keep them consistent
+        long api = Long.parseLong(props.getOrDefault(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000").toString());
+        long request = Long.parseLong(props.getOrDefault(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                String.valueOf(Math.min(10_000, api))).toString());
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(api, request)));
+        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(request));
         return props;
     }
 
@@ -64,6 +71,15 @@ final class KafkaClients {
             topics.ensureCreated(admin, config.getInt(RealmExportConfig.TASK_PARTITIONS),
                     config.getShort(RealmExportConfig.REPLICATION_FACTOR));
         } catch (IllegalStateException e) {
+            throw unreachable(config, e);
+        }
+    }
+
+    /** Whether the topic exists; an unreachable cluster is the user's to fix (exit 2). */
+    static boolean topicExists(Admin admin, RealmExportConfig config, String topic) throws InterruptedException {
+        try {
+            return admin.listTopics().names().get().contains(topic);
+        } catch (ExecutionException e) {
             throw unreachable(config, e);
         }
     }

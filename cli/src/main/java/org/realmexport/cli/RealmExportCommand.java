@@ -100,7 +100,18 @@ public class RealmExportCommand implements Callable<Integer> {
         return t;
     }
 
+    /** The message, and the innermost cause's when it says something the message does not. */
     static String describe(Throwable t) {
+        String message = message(t);
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String rootMessage = message(root);
+        return root == t || message.contains(rootMessage) ? message : message + ": " + rootMessage;
+    }
+
+    private static String message(Throwable t) {
         String message = t.getMessage();
         return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
     }

@@ -1,5 +1,6 @@
 package org.realmexport.cli;
 
+import org.realmexport.assembler.ExportAssemblerConfig;
 import org.realmexport.common.config.RealmExportConfig;
 
 import java.io.IOException;
@@ -30,7 +31,14 @@ final class Settings {
      * Every environment variable the CLI reads, to the config key it fills: the one list, used by
      * the resolver, the docs and the docker-compose test. CLI-only variables would be added here.
      */
-    static final Map<String, String> ENVIRONMENT = Map.copyOf(RealmExportConfig.ENVIRONMENT);
+    static final Map<String, String> ENVIRONMENT = environment();
+
+    private static Map<String, String> environment() {
+        Map<String, String> variables = new LinkedHashMap<>(RealmExportConfig.ENVIRONMENT);
+        // a secret of Zulip's (zulip-secrets.conf): the environment is the place for it, not argv
+        variables.put("AVATAR_SALT", ExportAssemblerConfig.AVATAR_SALT);
+        return Map.copyOf(variables);
+    }
 
     /** Something that contributes explicitly given options. */
     interface Source {

@@ -1,5 +1,6 @@
 package org.realmexport.cli;
 
+import org.realmexport.localstack.EmbeddedStack;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -37,8 +38,10 @@ class StackCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         StopSignal stop = root.newStopSignal();
         try {
-            // TODO(cli): start org.realmexport.localstack.EmbeddedStack once it is in main
-            throw UsageException.notBuiltYet("stack", "org.realmexport.localstack.EmbeddedStack");
+            spec.commandLine().getErr().println("stack: starting Kafka, PostgreSQL, the S3 server...");
+            EmbeddedStack stack = EmbeddedStack.builder().start();
+            spec.commandLine().getErr().printf("stack: started in %.1f s%n", stack.startupTime().toMillis() / 1000.0);
+            return serve(stack.environment(), stack, stop);
         } finally {
             stop.closed();
         }

@@ -84,10 +84,6 @@ final class StatusBoard implements AutoCloseable {
         }
     }
 
-    boolean topicExists() {
-        return !partitions.isEmpty();
-    }
-
     ExportStatus get(String exportId) {
         return exports.get(exportId);
     }
@@ -102,6 +98,6 @@ final class StatusBoard implements AutoCloseable {
 
     @Override
     public void close() {
-        consumer.close(Duration.ofSeconds(5));
+        consumer.close(KafkaClients.CLOSE_TIMEOUT);
     }
 }

@@ -71,16 +71,21 @@ class StatusCommand implements Callable<Integer> {
         RealmExportConfig cfg = KafkaClients.config(Settings.resolve(root.environment(), config, kafka));
         Topics topics = cfg.topics();
         PrintWriter out = spec.commandLine().getOut();
-        try (Admin admin = KafkaClients.admin(cfg);
-             StatusBoard board = new StatusBoard(KafkaClients.readerProperties(cfg), topics.status())) {
-            if (!board.topicExists()) {
+        Admin admin = KafkaClients.admin(cfg);
+        try {
+            if (!KafkaClients.topicExists(admin, cfg, topics.status())) {
                 out.println("no exports yet (topic " + topics.status() + " does not exist)");
                 return RealmExportCommand.OK;
             }
+        } catch (RuntimeException e) {
+            admin.close(KafkaClients.CLOSE_TIMEOUT);
+            throw e;
+        }
+        try (StatusBoard board = new StatusBoard(KafkaClients.readerProperties(cfg), topics.status())) {
             board.catchUp(Duration.ofSeconds(30));
             if (exportId != null && watch) {
                 ExportStatus last = follow(board, exportId, spec.commandLine().getErr(), timeout);
-                printDetail(out, last, ConsumerLag.of(admin, topics), topics);
+                printDetail(out, last, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 return last != null && last.state() == ExportState.SUCCEEDED ? RealmExportCommand.OK : RealmExportCommand.FAILED;
             }
             if (exportId != null) {
@@ -89,7 +94,7 @@ class StatusCommand implements Callable<Integer> {
                     throw new UsageException("no status for export " + exportId
                             + " (not planned yet, or not an export id; --watch waits for it)");
                 }
-                printDetail(out, status, ConsumerLag.of(admin, topics), topics);
+                printDetail(out, status, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 return status.state() == ExportState.FAILED ? RealmExportCommand.FAILED : RealmExportCommand.OK;
             }
             long deadline = timeout == 0 ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeout).toNanos();
@@ -97,7 +102,7 @@ class StatusCommand implements Callable<Integer> {
                 if (watch && System.console() != null) {
                     out.print("\033[H\033[2J"); // clear the terminal before each redraw
                 }
-                printTable(out, board, ConsumerLag.of(admin, topics), topics);
+                printTable(out, board, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 out.flush();
                 boolean running = board.exports().stream().anyMatch(s -> !s.state().terminal());
                 if (!watch || !running) {
@@ -111,6 +116,8 @@ class StatusCommand implements Callable<Integer> {
             }
         } catch (KafkaException e) {
             throw KafkaClients.unreachable(cfg, e);
+        } finally {
+            admin.close(KafkaClients.CLOSE_TIMEOUT);
         }
     }
 

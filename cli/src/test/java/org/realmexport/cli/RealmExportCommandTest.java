@@ -34,7 +34,7 @@ class RealmExportCommandTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"assembler", "demo"})
+    @ValueSource(strings = {"demo"})
     void subCommandsWhoseServicesHaveNotLandedSaySoAndExit2(String command) {
         CliRun run = CliRun.run(command);
 

@@ -7,6 +7,9 @@ import picocli.CommandLine;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -15,6 +18,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.apache.kafka.clients.admin.Admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -71,6 +76,46 @@ class StackCommandTest {
         stop.request();
         assertThat(running.get(10, TimeUnit.SECONDS)).isZero();
         assertThat(closed).isTrue();
+        assertThat(envFile).doesNotExist();
+    }
+
+    @Test
+    void stackStartsARealStackWhoseEndpointsWorkAndStopsItOnTheSignal() throws Exception {
+        Path envFile = tmp.resolve(".env");
+        StopSignal stop = StopSignal.manual();
+        CompletableFuture<CliRun> running = CompletableFuture.supplyAsync(
+                () -> CliRun.run(Map.of(), () -> stop, "stack", "--env-file", envFile.toString()));
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!Files.exists(envFile) && !running.isDone() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(envFile).as(running.isDone() ? running.get().err() : "env file").exists();
+            Map<String, String> env = new LinkedHashMap<>();
+            for (String line : Files.readAllLines(envFile)) {
+                if (!line.startsWith("#")) {
+                    String[] kv = line.split("=", 2);
+                    env.put(kv[0], kv[1].substring(1, kv[1].length() - 1)); // no quotes inside these values
+                }
+            }
+            assertThat(env).containsOnlyKeys("KAFKA_BOOTSTRAP", "JDBC_URL", "S3_ENDPOINT", "S3_ACCESS_KEY",
+                    "S3_SECRET_KEY", "UPLOADS_DIR");
+            assertThat(Settings.ENVIRONMENT).containsKeys(env.keySet().toArray(String[]::new));
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", env.get("KAFKA_BOOTSTRAP")))) {
+                assertThat(admin.describeCluster().nodes().get(30, TimeUnit.SECONDS)).hasSize(1);
+            }
+            try (Connection c = DriverManager.getConnection(env.get("JDBC_URL"));
+                 ResultSet rs = c.createStatement().executeQuery("SELECT current_schema()")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("zulip");
+            }
+            assertThat(Path.of(env.get("UPLOADS_DIR"))).isDirectory();
+        } finally {
+            stop.request();
+        }
+        CliRun run = running.get(60, TimeUnit.SECONDS);
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("# stack ready");
         assertThat(envFile).doesNotExist();
     }
 

@@ -1,6 +1,5 @@
 package org.realmexport.worker;
 
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -14,6 +13,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.realmexport.common.Json;
 import org.realmexport.common.event.ExportRequest;
 import org.realmexport.common.event.Versioned;
+import org.realmexport.localstack.EmbeddedStack;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,20 +36,19 @@ import java.util.function.Predicate;
 final class PipelineHarness implements AutoCloseable {
     private static final AtomicInteger PREFIXES = new AtomicInteger();
 
-    final EmbeddedPostgres pg;
-    final TestKafka kafka;
+    final EmbeddedStack stack;
     final String adminUrl;
     final String jdbcUrl;
     final Path tmp;
 
     PipelineHarness(int messages) throws Exception {
         tmp = Files.createTempDirectory("pipeline-test");
-        pg = EmbeddedPostgres.builder().start();
-        adminUrl = pg.getJdbcUrl("postgres", "postgres");
-        jdbcUrl = adminUrl + "&currentSchema=zulip";
-        ZulipFixture.createSchema(adminUrl);
+        stack = EmbeddedStack.builder().s3(false).uploads(false).start();
+        // Zulip's own role owns schema zulip: it creates and fills the tables, as on a real server
+        jdbcUrl = stack.jdbcUrl();
+        adminUrl = jdbcUrl;
+        ZulipFixture.createSchema(jdbcUrl);
         ZulipFixture.seed(jdbcUrl, messages);
-        kafka = TestKafka.start(tmp.resolve("kafka"));
     }
 
     String newPrefix() {
@@ -59,7 +58,7 @@ final class PipelineHarness implements AutoCloseable {
     /** Settings shared by producer and workers. */
     Map<String, Object> config(String prefix) {
         Map<String, Object> c = new HashMap<>();
-        c.put("bootstrap.servers", kafka.bootstrap());
+        c.put("bootstrap.servers", stack.kafkaBootstrap());
         c.put("topic.prefix", prefix);
         c.put("task.partitions", 3);
         c.put("jdbc.url", jdbcUrl);
@@ -77,7 +76,7 @@ final class PipelineHarness implements AutoCloseable {
 
     void send(String topic, String key, byte[] value) throws Exception {
         Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrap());
+        p.put("bootstrap.servers", stack.kafkaBootstrap());
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>(topic, key, value)).get();
         }
@@ -95,7 +94,7 @@ final class PipelineHarness implements AutoCloseable {
     List<ConsumerRecord<String, byte[]>> readUntil(String topic, Predicate<List<ConsumerRecord<String, byte[]>>> done,
                                                    Duration timeout) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrap());
+        p.put("bootstrap.servers", stack.kafkaBootstrap());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> parts = new ArrayList<>();
@@ -123,7 +122,7 @@ final class PipelineHarness implements AutoCloseable {
     /** Reads {@code topic} to its current end (committed records only). */
     List<ConsumerRecord<String, byte[]>> readAll(String topic) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrap());
+        p.put("bootstrap.servers", stack.kafkaBootstrap());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
@@ -153,7 +152,6 @@ final class PipelineHarness implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        kafka.close();
-        pg.close();
+        stack.close();
     }
 }

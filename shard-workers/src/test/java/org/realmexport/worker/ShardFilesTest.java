@@ -1,7 +1,6 @@
 package org.realmexport.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,6 +12,7 @@ import org.realmexport.common.db.Database;
 import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.Versioned;
+import org.realmexport.localstack.EmbeddedStack;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class ShardFilesTest {
     static final int MESSAGES = 2500;
-    static EmbeddedPostgres pg;
+    static EmbeddedStack stack;
     static String admin;
     static Database db;
 
@@ -46,17 +46,17 @@ class ShardFilesTest {
 
     @BeforeAll
     static void start() throws Exception {
-        pg = EmbeddedPostgres.builder().start();
-        admin = pg.getJdbcUrl("postgres", "postgres");
+        stack = EmbeddedStack.builder().kafka(false).s3(false).uploads(false).start();
+        admin = stack.jdbcUrl(); // role zulip owns schema zulip, as on a Zulip server
         ZulipFixture.createSchema(admin);
-        ZulipFixture.seed(admin + "&currentSchema=zulip", MESSAGES);
-        db = new Database(admin + "&currentSchema=zulip", null, null, 2, "test");
+        ZulipFixture.seed(admin, MESSAGES);
+        db = new Database(stack.jdbcUrl(), null, null, 2, "test");
     }
 
     @AfterAll
     static void stop() throws Exception {
         db.close();
-        pg.close();
+        stack.close();
     }
 
     /** Shard k of realm 2: ids 10*g for g in [1000(k-1)+1, min(1000k, n)]. */
@@ -75,11 +75,15 @@ class ShardFilesTest {
     }
 
     RealmConfigWriter.Outcome writeConfig(Path dir) throws Exception {
+        return writeConfig(dir, null);
+    }
+
+    RealmConfigWriter.Outcome writeConfig(Path dir, Path migrationStatus) throws Exception {
         ExportTask task = new ExportTask(Versioned.CURRENT, "e1", ExportTask.Kind.REALM_CONFIG, ZulipFixture.REALM,
                 "full", dir.toString(), 10L * MESSAGES + 9, 0, 0, 0, 0, 4);
         try (Connection c = db.connection()) {
             RealmScope scope = RealmScope.resolve(c, db.catalog(), task.realmId(), ExportType.FULL, "zulipinternal");
-            return new RealmConfigWriter(db.catalog(), "11.0").write(c, scope, task, dir, () -> false);
+            return new RealmConfigWriter(db.catalog(), "11.0", migrationStatus).write(c, scope, task, dir, () -> false);
         }
     }
 
@@ -96,7 +100,7 @@ class ShardFilesTest {
                 .containsExactlyElementsOf(range(10010, 20000, 10));
         try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT id, sender_id, recipient_id, realm_id, sending_client_id, content,"
-                     + " extract(epoch FROM date_sent)::bigint, subject FROM zulip.zerver_message"
+                     + " extract(epoch FROM date_sent)::bigint, subject FROM zerver_message"
                      + " WHERE id BETWEEN 10010 AND 20000 AND id % 10 = 0 ORDER BY id")) {
             for (JsonNode m : messages) {
                 assertThat(rs.next()).isTrue();
@@ -117,7 +121,7 @@ class ShardFilesTest {
         List<JsonNode> ums = list(file.get("zerver_usermessage"));
         List<String> expected = new ArrayList<>();
         try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT id, flags, message_id, user_profile_id FROM zulip.zerver_usermessage"
+             ResultSet rs = s.executeQuery("SELECT id, flags, message_id, user_profile_id FROM zerver_usermessage"
                      + " WHERE message_id BETWEEN 10010 AND 20000 AND message_id % 10 = 0"
                      + " AND user_profile_id IN (" + ZulipFixture.ALICE + ", " + ZulipFixture.BOB + ") ORDER BY id")) {
             while (rs.next()) {
@@ -174,9 +178,9 @@ class ShardFilesTest {
     @Test
     void aMessageDeletedAfterPlanningFailsTheShardWithTheCounts() throws Exception {
         try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE zulip.saved_m AS SELECT * FROM zulip.zerver_message WHERE id = 20020;"
-                    + "CREATE TABLE zulip.saved_um AS SELECT * FROM zulip.zerver_usermessage WHERE message_id = 20020;"
-                    + "DELETE FROM zulip.zerver_usermessage WHERE message_id = 20020; DELETE FROM zulip.zerver_message WHERE id = 20020");
+            s.execute("CREATE TABLE saved_m AS SELECT * FROM zerver_message WHERE id = 20020;"
+                    + "CREATE TABLE saved_um AS SELECT * FROM zerver_usermessage WHERE message_id = 20020;"
+                    + "DELETE FROM zerver_usermessage WHERE message_id = 20020; DELETE FROM zerver_message WHERE id = 20020");
         }
         try {
             Path dir = out.resolve("zulip-export-e1");
@@ -189,9 +193,9 @@ class ShardFilesTest {
             }
         } finally {
             try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
-                s.execute("INSERT INTO zulip.zerver_message SELECT * FROM zulip.saved_m;"
-                        + "INSERT INTO zulip.zerver_usermessage SELECT * FROM zulip.saved_um;"
-                        + "DROP TABLE zulip.saved_m, zulip.saved_um");
+                s.execute("INSERT INTO zerver_message SELECT * FROM saved_m;"
+                        + "INSERT INTO zerver_usermessage SELECT * FROM saved_um;"
+                        + "DROP TABLE saved_m, saved_um");
             }
         }
     }
@@ -233,6 +237,13 @@ class ShardFilesTest {
                 .containsOnly(2001L, 2002L, 4001L, 6001L);
         assertThat(ids(realm, "zerver_scheduledmessage")).containsExactly(1L);
         assertThat(ids(realm, "zerver_usergroup")).containsExactly(ZulipFixture.REALM);
+        JsonNode named = realm.get("zerver_namedusergroup").get(0); // Django multi-table inheritance
+        assertThat(named.get("id").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.get("usergroup_ptr").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.get("realm_for_sharding").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.has("realm")).isFalse();
+        assertThat(realm.get("zerver_namedusergroup")).hasSize(1);
+        assertThat(realm.get("zerver_usergroupmembership")).hasSize(1);
         assertThat(outcome.clients()).containsExactly(1L, 2L);
         assertThat(outcome.scheduledAttachments()).isEqualTo(Map.of(2L, List.of(1L)));
         assertThat(outcome.files()).containsOnlyKeys("realm.json", "analytics.json", "migration_status.json");
@@ -251,10 +262,23 @@ class ShardFilesTest {
     }
 
     @Test
+    void aMigrationStatusFromTheServerReplacesTheDerivedOne() throws Exception {
+        Path given = out.resolve("given.json");
+        Files.writeString(given, "{\"migrations_by_app\": {\"zerver\": [\"[X] 0001_initial\", \"[ ] 0002_x\"]},"
+                + " \"zulip_version\": \"11.2\"}");
+        Path dir = out.resolve("zulip-export-e1");
+        writeConfig(dir, given);
+        assertThat(Files.readString(dir.resolve("migration_status.json")))
+                .isEqualTo("{\"migrations_by_app\":{\"zerver\":[\"[X] 0001_initial\",\"[ ] 0002_x\"]},\"zulip_version\":\"11.2\"}\n");
+        Files.writeString(given, "{\"zulip_version\": \"11.2\"}");
+        assertThatThrownBy(() -> writeConfig(out.resolve("other"), given)).hasMessageContaining("migrations_by_app");
+    }
+
+    @Test
     void aRowPointingOutsideTheExportIsAnAnomalyNamingTableColumnAndIds() throws Exception {
         try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
             // carol, of realm 3, subscribed to realm 2's stream
-            s.execute("INSERT INTO zulip.zerver_subscription (id, user_profile_id, recipient_id, active, is_user_active,"
+            s.execute("INSERT INTO zerver_subscription (id, user_profile_id, recipient_id, active, is_user_active,"
                     + " is_muted, desktop_notifications, audible_notifications, push_notifications, email_notifications,"
                     + " wildcard_mentions_notify, pin_to_top, color)"
                     + " VALUES (99999, " + ZulipFixture.CAROL + ", 4001, true, true, false, null, null, null, null, null, false, '#fff')");
@@ -267,7 +291,7 @@ class ShardFilesTest {
             assertThat(dir.resolve("realm.json")).doesNotExist();
         } finally {
             try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
-                s.execute("DELETE FROM zulip.zerver_subscription WHERE id = 99999");
+                s.execute("DELETE FROM zerver_subscription WHERE id = 99999");
             }
         }
     }

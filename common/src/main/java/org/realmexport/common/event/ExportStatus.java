@@ -13,7 +13,10 @@ import java.util.Map;
  * @param realm        the realm as requested (id or string_id)
  * @param type         export type
  * @param state        life-cycle state
- * @param tasksPlanned config + shard tasks
+ * @param tasksPlanned config + shard tasks (shards + 1). Set by the producer's PLANNED status, which
+ *                     it posts in the same transaction as every task of the export, so a
+ *                     {@code read_committed} reader that sees PLANNED can count on it; the tasks and
+ *                     their results carry the same number. 0 in a FAILED-at-planning status.
  * @param tasksDone    distinct tasks reported
  * @param watermark    highest message id in scope
  * @param messages     messages planned

@@ -2,11 +2,11 @@ package org.realmexport.common.db;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.realmexport.common.Json;
+import org.realmexport.localstack.EmbeddedStack;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -22,16 +22,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (and a decoy table of the same name in "public"), independent of the full fixture schema.
  */
 class ZulipRowWriterTest {
-    static EmbeddedPostgres pg;
+    static EmbeddedStack stack;
     static String url;
 
     @BeforeAll
     static void start() throws Exception {
-        pg = EmbeddedPostgres.builder().start();
-        String base = pg.getJdbcUrl("postgres", "postgres");
-        try (Connection c = DriverManager.getConnection(base); Statement s = c.createStatement()) {
+        stack = EmbeddedStack.builder().kafka(false).s3(false).uploads(false).start();
+        // the superuser builds the tables (and a decoy in schema public); Zulip's role only reads
+        try (Connection c = DriverManager.getConnection(stack.adminJdbcUrl()); Statement s = c.createStatement()) {
             s.execute("""
-                    CREATE SCHEMA zulip;
                     CREATE TABLE public.zerver_message (id int PRIMARY KEY, decoy text);
                     SET search_path = zulip;
                     CREATE TABLE zerver_realm (id int PRIMARY KEY, string_id text NOT NULL, date_created timestamptz NOT NULL);
@@ -57,14 +56,15 @@ class ZulipRowWriterTest {
                     INSERT INTO zerver_usermessage VALUES (7, 3, 100, 11), (6, 1, 100, 10);
                     INSERT INTO zerver_attachment VALUES (1, '1/ab/cd/f.png', 10);
                     INSERT INTO zerver_realmauditlog VALUES (1, 1, '2023-11-14 22:13:20+00', '{"b": [1, 2.5, null], "a": "x"}', '{3,1}', '2023-11-14 22:13:20');
+                    GRANT SELECT ON ALL TABLES IN SCHEMA zulip TO zulip;
                     """);
         }
-        url = pg.getJdbcUrl("postgres", "postgres") + "&currentSchema=zulip";
+        url = stack.jdbcUrl();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        pg.close();
+        stack.close();
     }
 
     static Database database() {
@@ -131,7 +131,7 @@ class ZulipRowWriterTest {
 
     @Test
     void anUnknownColumnIsExportedWithoutAnyCodeChange() throws Exception {
-        try (Connection admin = DriverManager.getConnection(pg.getJdbcUrl("postgres", "postgres"));
+        try (Connection admin = DriverManager.getConnection(stack.adminJdbcUrl());
              Statement s = admin.createStatement()) {
             s.execute("ALTER TABLE zulip.zerver_attachment ADD COLUMN future_flag boolean DEFAULT true;"
                     + "ALTER TABLE zulip.zerver_attachment ADD COLUMN scanned_at timestamptz DEFAULT '2023-11-14 22:13:20+00'");
@@ -141,7 +141,7 @@ class ZulipRowWriterTest {
             assertThat(out).isEqualTo("{\"rows\":[{\"id\":1,\"path_id\":\"1/ab/cd/f.png\",\"owner\":10,"
                     + "\"future_flag\":true,\"scanned_at\":1700000000.0}]}");
         } finally {
-            try (Connection admin = DriverManager.getConnection(pg.getJdbcUrl("postgres", "postgres"));
+            try (Connection admin = DriverManager.getConnection(stack.adminJdbcUrl());
                  Statement s = admin.createStatement()) {
                 s.execute("ALTER TABLE zulip.zerver_attachment DROP COLUMN future_flag, DROP COLUMN scanned_at");
             }

@@ -1,0 +1,180 @@
+package org.realmexport.assembler;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import org.realmexport.common.ExportId;
+import org.realmexport.common.archive.TarGzPart;
+import org.realmexport.common.db.Database;
+import org.realmexport.common.db.SchemaCatalog;
+import org.realmexport.common.db.ZulipRowWriter;
+import org.realmexport.common.event.ExportState;
+import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.TaskResult;
+import org.realmexport.common.event.Versioned;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Writes the files of one export as a shard worker would (from the database, with common.db's row
+ * writer, each with its tar.gz part) and returns the {@link TaskResult}s a worker would post, so
+ * that tests control exactly what the assembler receives: duplicates, failures, careless reports.
+ */
+final class SimulatedWorker {
+    private final Database db;
+    private final String exportId;
+    private final long realmId;
+    private final Path dir;
+
+    SimulatedWorker(Database db, Path outputRoot, String exportId, long realmId) throws IOException {
+        this.db = db;
+        this.exportId = exportId;
+        this.realmId = realmId;
+        this.dir = outputRoot.resolve(ExportId.directoryName(exportId));
+        Files.createDirectories(dir);
+    }
+
+    Path exportDir() {
+        return dir;
+    }
+
+    ExportStatus planned(int tasksPlanned, long messages) {
+        return new ExportStatus(Versioned.CURRENT, exportId, "request-" + exportId, realmId, Long.toString(realmId),
+                "full", ExportState.PLANNED, tasksPlanned, 0, Long.MAX_VALUE, messages, dir.toString(), null, null,
+                null, null, null, null, System.currentTimeMillis());
+    }
+
+    /** realm.json (the realm and its scheduled messages), analytics.json, migration_status.json. */
+    TaskResult realmTask(int tasksPlanned) throws Exception {
+        Map<String, TaskResult.FileInfo> files = new TreeMap<>();
+        Map<String, Long> rows = new TreeMap<>();
+        Map<Long, List<Long>> scheduledLinks = new TreeMap<>();
+        TreeSet<Long> clients = new TreeSet<>();
+        try (Connection c = db.connection()) {
+            SchemaCatalog catalog = db.catalog();
+            files.put("realm.json", write("realm.json", g -> {
+                g.writeStartObject();
+                rows.put("zerver_realm", ZulipRowWriter.forTable(catalog.require("zerver_realm"))
+                        .writeList(g, "zerver_realm", c, "t.id = ?", List.of(realmId), null));
+                rows.put("zerver_scheduledmessage", ZulipRowWriter.forTable(catalog.require("zerver_scheduledmessage"))
+                        .writeList(g, "zerver_scheduledmessage", c, "t.realm_id = ?", List.of(realmId), null));
+                g.writeArrayFieldStart("zerver_client"); // some workers write it empty; the assembler fills it
+                g.writeEndArray();
+                g.writeStringField("import_source", "zulip");
+                g.writeEndObject();
+            }));
+            files.put("analytics.json", write("analytics.json", g -> {
+                g.writeStartObject();
+                for (String t : List.of("analytics_realmcount", "analytics_usercount", "analytics_streamcount")) {
+                    g.writeArrayFieldStart(t);
+                    g.writeEndArray();
+                }
+                g.writeEndObject();
+            }));
+            files.put("migration_status.json", write("migration_status.json", g -> {
+                g.writeStartObject();
+                g.writeObjectFieldStart("migrations_by_app");
+                g.writeArrayFieldStart("zerver");
+                g.writeString("0001_initial");
+                g.writeEndArray();
+                g.writeEndObject();
+                g.writeStringField("zulip_version", "11.0");
+                g.writeEndObject();
+            }));
+            query(c, "SELECT l.attachment_id, l.scheduledmessage_id FROM zerver_attachment_scheduled_messages l"
+                    + " JOIN zerver_scheduledmessage s ON s.id = l.scheduledmessage_id WHERE s.realm_id = ?",
+                    List.of(realmId), rs -> scheduledLinks.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
+                            .add(rs.getLong(2)));
+            query(c, "SELECT DISTINCT sending_client_id FROM zerver_scheduledmessage WHERE realm_id = ?",
+                    List.of(realmId), rs -> clients.add(rs.getLong(1)));
+            c.rollback();
+        }
+        return new TaskResult(Versioned.CURRENT, exportId, "realm", tasksPlanned, files, rows, Map.of(),
+                scheduledLinks, new ArrayList<>(clients), null, null, "simulated");
+    }
+
+    /**
+     * messages-NNNNNN.json with the given messages and their usermessages.
+     *
+     * @param careless report the attachment links of every message in the shard's id range, exported
+     *                 or not (a buggy worker), instead of only those of the exported messages
+     */
+    TaskResult shardTask(int shard, long[] messageIds, int tasksPlanned, boolean careless) throws Exception {
+        String file = ExportTask.messagesFileStem(shard) + ".json";
+        List<Long> ids = new ArrayList<>();
+        for (long id : messageIds) {
+            ids.add(id);
+        }
+        Map<String, Long> rows = new TreeMap<>();
+        Map<Long, List<Long>> links = new TreeMap<>();
+        TreeSet<Long> clients = new TreeSet<>();
+        TaskResult.FileInfo info;
+        try (Connection c = db.connection()) {
+            SchemaCatalog catalog = db.catalog();
+            info = write(file, g -> {
+                g.writeStartObject();
+                rows.put("zerver_message", ZulipRowWriter.forTable(catalog.require("zerver_message"))
+                        .writeList(g, "zerver_message", c, "t.id = ANY(?)", List.of(ids), null));
+                rows.put("zerver_usermessage", ZulipRowWriter.forTable(catalog.require("zerver_usermessage"))
+                        .writeList(g, "zerver_usermessage", c, "t.message_id = ANY(?)", List.of(ids), null));
+                g.writeEndObject();
+            });
+            String where = careless ? "message_id BETWEEN ? AND ?" : "message_id = ANY(?)";
+            List<?> params = careless ? List.of(messageIds[0], messageIds[messageIds.length - 1]) : List.of(ids);
+            query(c, "SELECT attachment_id, message_id FROM zerver_attachment_messages WHERE " + where, params,
+                    rs -> links.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getLong(2)));
+            query(c, "SELECT DISTINCT sending_client_id FROM zerver_message WHERE id = ANY(?)", List.of(ids),
+                    rs -> clients.add(rs.getLong(1)));
+            c.rollback();
+        }
+        return new TaskResult(Versioned.CURRENT, exportId, ExportTask.messagesFileStem(shard), tasksPlanned,
+                Map.of(file, info), rows, links, Map.of(), new ArrayList<>(clients),
+                List.of(messageIds[0], messageIds[messageIds.length - 1]), null, "simulated");
+    }
+
+    TaskResult failedTask(String taskId, int tasksPlanned, String error) {
+        return new TaskResult(Versioned.CURRENT, exportId, taskId, tasksPlanned, Map.of(), Map.of(), Map.of(),
+                Map.of(), List.of(), null, error, "simulated");
+    }
+
+    private interface Body {
+        void write(JsonGenerator g) throws IOException, SQLException;
+    }
+
+    private interface RowHandler {
+        void row(ResultSet rs) throws SQLException;
+    }
+
+    private TaskResult.FileInfo write(String rel, Body body) throws IOException, SQLException {
+        AtomicFile.Written written;
+        try (AtomicFile file = AtomicFile.create(dir.resolve(rel), false)) {
+            try (JsonGenerator g = JsonCounting.generator(file.stream())) {
+                body.write(g);
+            }
+            file.stream().write('\n');
+            written = file.commit();
+        }
+        Path part = TarGzPart.partPath(dir, rel);
+        Files.createDirectories(part.getParent());
+        TarGzPart.writePart(dir.resolve(rel), dir.getFileName() + "/" + rel, part, 0L);
+        return new TaskResult.FileInfo(written.size(), written.sha256());
+    }
+
+    private static void query(Connection c, String sql, List<?> params, RowHandler handler) throws SQLException {
+        try (PreparedStatement ps = ZulipRowWriter.prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                handler.row(rs);
+            }
+        }
+    }
+}
