@@ -165,14 +165,18 @@ public final class ShardWorker implements AutoCloseable {
         }
     }
 
-    /** Test hook: runs inside the task's transaction, after its result is sent, before the commit. */
-    void beforeCommit(Consumer<ExportTask> hook) {
+    /**
+     * Fault injection, for tests and drills: runs inside the task's transaction, after its result
+     * is sent and before the commit. A hook that throws {@link SimulatedCrash} makes the worker die
+     * as if killed there: the transaction is never committed and another worker redoes the task.
+     */
+    public void beforeCommit(Consumer<ExportTask> hook) {
         this.beforeCommit = hook;
     }
 
     /** Thrown by a test hook to make the worker die as if killed: nothing more is committed. */
-    static final class SimulatedCrash extends RuntimeException {
-        SimulatedCrash() {
+    public static final class SimulatedCrash extends RuntimeException {
+        public SimulatedCrash() {
             super("simulated crash", null, false, false);
         }
     }
