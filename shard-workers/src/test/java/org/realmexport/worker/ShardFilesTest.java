@@ -232,9 +232,10 @@ class ShardFilesTest {
                 .contains("{\"email\":\"notification-bot@zulip.com\",\"id\":101,\"recipient_id\":201}");
         assertThat(ids(realm, "zerver_stream")).containsExactly(3001L);
         assertThat(ids(realm, "zerver_huddle")).containsExactly(5001L);
-        assertThat(ids(realm, "zerver_recipient")).containsExactly(2001L, 2002L, 4001L, 6001L);
+        // the dummy's personal recipient too (the importer merges dummies into users); not 6002, shared with realm 3
+        assertThat(ids(realm, "zerver_recipient")).containsExactly(2001L, 2002L, 2003L, 4001L, 6001L);
         assertThat(list(realm.get("zerver_subscription"))).extracting(s -> s.get("recipient").asLong())
-                .containsOnly(2001L, 2002L, 4001L, 6001L);
+                .containsOnly(2001L, 2002L, 2003L, 4001L, 6001L);
         assertThat(ids(realm, "zerver_scheduledmessage")).containsExactly(1L);
         assertThat(ids(realm, "zerver_usergroup")).containsExactly(ZulipFixture.REALM);
         JsonNode named = realm.get("zerver_namedusergroup").get(0); // Django multi-table inheritance
