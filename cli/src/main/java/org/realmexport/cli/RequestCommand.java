@@ -72,6 +72,26 @@ class RequestCommand implements Callable<Integer> {
             description = "With --wait: give up (exit 1) after this many seconds; 0 waits forever (default).")
     long timeout;
 
+    /**
+     * Posts one export request and returns its export id; the topics must exist. The one way
+     * every command (request, demo) asks for an export.
+     */
+    static String post(RealmExportConfig cfg, String realm, ExportType type, String location, String requestId) {
+        String id = requestId != null ? requestId : ExportId.newRequestId();
+        ExportRequest request = new ExportRequest(Versioned.CURRENT, id, realm, type.cliName(), location, null,
+                System.currentTimeMillis());
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaClients.producerProperties(cfg),
+                new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(cfg.topics().requests(), id, Json.toBytes(request))).get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw KafkaClients.unreachable(cfg, e);
+        } catch (ExecutionException | TimeoutException | KafkaException e) {
+            throw KafkaClients.unreachable(cfg, e);
+        }
+        return ExportId.forRequest(id);
+    }
+
     @Override
     public Integer call() throws Exception {
         ExportType exportType;
@@ -90,9 +110,6 @@ class RequestCommand implements Callable<Integer> {
         RealmExportConfig cfg = KafkaClients.config(Settings.resolve(root.environment(), config, kafka));
         Topics topics = cfg.topics();
         String location = output.startsWith("s3://") ? output : Path.of(output).toAbsolutePath().normalize().toString();
-        ExportRequest request = new ExportRequest(Versioned.CURRENT, id, realm, exportType.cliName(), location, null,
-                System.currentTimeMillis());
-        String exportId = ExportId.forRequest(id);
         Admin admin = KafkaClients.admin(cfg);
         try {
             KafkaClients.ensureTopics(admin, cfg);
@@ -102,12 +119,7 @@ class RequestCommand implements Callable<Integer> {
         // read the status topic from before the request, so that --wait sees every update of it
         StatusBoard board = await ? new StatusBoard(KafkaClients.readerProperties(cfg), topics.status()) : null;
         try {
-            try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaClients.producerProperties(cfg),
-                    new StringSerializer(), new ByteArraySerializer())) {
-                producer.send(new ProducerRecord<>(topics.requests(), id, Json.toBytes(request))).get(30, TimeUnit.SECONDS);
-            } catch (ExecutionException | TimeoutException | KafkaException e) {
-                throw KafkaClients.unreachable(cfg, e);
-            }
+            String exportId = post(cfg, realm, exportType, location, id);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             out.println(exportId);

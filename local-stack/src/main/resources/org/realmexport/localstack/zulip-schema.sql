@@ -10,11 +10,13 @@
 -- Differences from a real server, on purpose:
 --   * no pgroonga / full-text-search triggers and no GIN index on zerver_message.search_tsvector;
 --   * zerver_message and zerver_usermessage carry only the indexes an export uses (the real
---     server has ~20 partial indexes on them), to keep the bulk load fast;
+--     server has ~20 indexes on them, many partial), to keep the bulk load fast;
 --   * everything after the "@@post-load" marker (primary keys, unique constraints, indexes,
 --     foreign keys) can be applied after a bulk load; the final schema has all of it.
 -- Foreign keys are real constraints because the exporter discovers Django field names
 -- ("sender_id" -> "sender") from them.
+-- Zulip 11.0 still has zerver_userprofile.recipient_id (users' personal recipients, type 1);
+-- Zulip 12.0 dropped the column, so an exporter must not require it.
 
 
 CREATE TABLE analytics_fillstate (
@@ -972,7 +974,6 @@ CREATE INDEX zerver_message_realm_id ON zerver_message USING btree (realm_id, id
 CREATE INDEX zerver_message_realm_recipient_id ON zerver_message USING btree (realm_id, recipient_id, id);
 CREATE INDEX zerver_message_recipient_id_5a7b6f03 ON zerver_message USING btree (recipient_id);
 CREATE INDEX zerver_message_sender_id_77b89151 ON zerver_message USING btree (sender_id);
-CREATE INDEX zerver_message_sending_client_id_1c38413f ON zerver_message USING btree (sending_client_id);
 CREATE INDEX zerver_multiuseinvite_realm_id_8eb19d52 ON zerver_multiuseinvite USING btree (realm_id);
 CREATE INDEX zerver_multiuseinvite_referred_by_id_8970bd5c ON zerver_multiuseinvite USING btree (referred_by_id);
 CREATE INDEX zerver_muteduser_muted_user_id_d4b66dff ON zerver_muteduser USING btree (muted_user_id);

@@ -106,7 +106,9 @@ public final class ShardWorker implements AutoCloseable {
         database = Database.open(config, config.getInt(ShardWorkerConfig.DB_POOL_SIZE), SERVICE + "-" + workerId);
         try {
             catalog = database.catalog();
-            configWriter = new RealmConfigWriter(catalog, config.getString(ShardWorkerConfig.ZULIP_VERSION));
+            String migrationStatus = config.getString(ShardWorkerConfig.MIGRATION_STATUS_FILE);
+            configWriter = new RealmConfigWriter(catalog, config.getString(ShardWorkerConfig.ZULIP_VERSION),
+                    migrationStatus == null || migrationStatus.isBlank() ? null : Path.of(migrationStatus));
             shardWriter = new MessageShardWriter(catalog);
             producer = new KafkaProducer<>(producerProperties(), new StringSerializer(), new ByteArraySerializer());
             producer.initTransactions();

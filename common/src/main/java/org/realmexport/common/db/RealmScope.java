@@ -17,7 +17,7 @@ import java.sql.SQLException;
  * <ul>
  *   <li>users: every user of the realm; mirror dummies go to {@code zerver_userprofile_mirrordummy};
  *       the bots of the system-bot realm ({@code zulipinternal}) are cross-realm users;</li>
- *   <li>recipients: the personal recipients the realm's real users are subscribed to, the recipients of
+ *   <li>recipients: the personal recipients the realm's users (dummies too) are subscribed to, the recipients of
  *       the realm's streams, and the direct-message groups all of whose members are in the realm;</li>
  *   <li>messages: {@code realm_id = R}, sent by a user of the realm or a cross-realm bot to one of
  *       those recipients, or sent by a real user of the realm to a mirror dummy or cross-realm bot;</li>
@@ -111,12 +111,14 @@ public final class RealmScope {
     }
 
     /**
-     * Personal recipients the realm's real users are subscribed to (as Zulip, not those of mirror
-     * dummies: messages to them are the "sent to them" part of {@link #messagePredicate}).
+     * Personal recipients the realm's users are subscribed to, mirror dummies included: Zulip's
+     * importer merges {@code zerver_userprofile_mirrordummy} into {@code zerver_userprofile} and
+     * remaps every message's recipient, so a direct message to a dummy needs the dummy's
+     * recipient in the export (it is glue data, nothing private).
      */
     public String personalRecipientIds() {
         return "SELECT s.recipient_id FROM zerver_subscription s JOIN zerver_recipient r ON r.id = s.recipient_id"
-                + " WHERE r.type = " + PERSONAL + " AND s.user_profile_id IN (" + exportedUserIds() + ")";
+                + " WHERE r.type = " + PERSONAL + " AND s.user_profile_id IN (" + realmUserIds() + ")";
     }
 
     /** Recipients of the realm's streams. */
@@ -154,7 +156,7 @@ public final class RealmScope {
 
     /** Predicate on zerver_subscription alias: the personal, stream and group subscriptions. */
     public String subscriptionPredicate(String alias) {
-        return "((" + alias + ".user_profile_id IN (" + exportedUserIds() + ") AND " + alias
+        return "((" + alias + ".user_profile_id IN (" + realmUserIds() + ") AND " + alias
                 + ".recipient_id IN (SELECT r.id FROM zerver_recipient r WHERE r.type = " + PERSONAL + "))"
                 + " OR " + alias + ".recipient_id IN (" + streamRecipientIds() + ")"
                 + " OR " + alias + ".recipient_id IN (" + groupRecipientIds() + "))";

@@ -47,7 +47,7 @@ final class MessageContent {
             rendered.append("<span class=\"user-group-mention\" data-user-group-id=\"").append(p.mentionedGroup.id)
                     .append("\">@").append(p.mentionedGroup.name).append("</span> ");
         }
-        int words = rng.between(3, 25);
+        int words = rng.between(2, 16);
         int prevContentLength = 0;
         for (int i = 0; i < words; i++) {
             String w = rng.pick(Words.WORDS);

@@ -101,6 +101,27 @@ public final class ZulipSchema {
         execute(connection, part(false));
     }
 
+    /** The post-load statements one by one (a bulk loader may time or order them). */
+    static List<String> postLoadStatements() {
+        List<String> statements = new ArrayList<>();
+        StringBuilder current = new StringBuilder();
+        for (String line : part(false).split("\n")) {
+            String s = line.strip();
+            if (s.isEmpty() || s.startsWith("--")) {
+                continue;
+            }
+            current.append(current.length() == 0 ? "" : " ").append(s);
+            if (s.endsWith(";")) {
+                statements.add(current.substring(0, current.length() - 1));
+                current.setLength(0);
+            }
+        }
+        if (current.length() > 0) {
+            statements.add(current.toString());
+        }
+        return statements;
+    }
+
     private static String part(boolean tables) {
         String text = ddl();
         int marker = text.indexOf(POST_LOAD_MARKER);

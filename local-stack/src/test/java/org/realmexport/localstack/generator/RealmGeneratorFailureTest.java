@@ -1,15 +1,14 @@
 package org.realmexport.localstack.generator;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.realmexport.localstack.EmbeddedStack;
 
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.SortedMap;
 
@@ -18,21 +17,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.realmexport.localstack.generator.DatabaseSnapshot.count;
 
 /** Bad input gives one clear GeneratorException and leaves no partial realm, in the database or on disk. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RealmGeneratorFailureTest {
-    private TestPostgres postgres;
     @TempDir
     Path temp;
-
-    @BeforeAll
-    void start() {
-        postgres = TestPostgres.start();
-    }
-
-    @AfterAll
-    void stop() {
-        postgres.close();
-    }
 
     private static GeneratorOptions small(Path uploads) {
         return GeneratorOptions.defaults().withMessages(400).withUploadsDir(uploads).withProgressBar(false);
@@ -68,68 +55,71 @@ class RealmGeneratorFailureTest {
 
     @Test
     void aRealmThatAlreadyExistsIsRefusedAndNothingChanges() throws Exception {
-        String db = postgres.newDatabase();
-        Path uploads = temp.resolve("existing");
-        new RealmGenerator(small(uploads)).generate(postgres.jdbcUrl(db));
-        SortedMap<String, String> before;
-        try (Connection c = postgres.connect(db)) {
-            before = DatabaseSnapshot.tableChecksums(c);
-        }
-        SortedMap<String, String> filesBefore = DatabaseSnapshot.fileTree(uploads);
+        try (EmbeddedStack stack = RealmGeneratorTest.database()) {
+            Path uploads = stack.uploadsDir();
+            new RealmGenerator(small(uploads)).generate(stack.jdbcUrl());
+            SortedMap<String, String> before;
+            try (Connection c = DriverManager.getConnection(stack.jdbcUrl())) {
+                before = DatabaseSnapshot.tableChecksums(c);
+            }
+            SortedMap<String, String> filesBefore = DatabaseSnapshot.fileTree(uploads);
 
-        assertThatThrownBy(() -> new RealmGenerator(small(uploads).withSeed(5)).generate(postgres.jdbcUrl(db)))
-                .isInstanceOf(GeneratorException.class)
-                .hasMessageContaining("already has a realm 'zulip'");
-        // only the second realm clashing is caught as well
-        assertThatThrownBy(() -> new RealmGenerator(small(uploads).withRealmStringIds("fresh", "lear")).generate(postgres.jdbcUrl(db)))
-                .isInstanceOf(GeneratorException.class)
-                .hasMessageContaining("'lear'");
+            assertThatThrownBy(() -> new RealmGenerator(small(uploads).withSeed(5)).generate(stack.jdbcUrl()))
+                    .isInstanceOf(GeneratorException.class)
+                    .hasMessageContaining("already has a realm 'zulip'");
+            // the second realm clashing alone is caught as well
+            assertThatThrownBy(() -> new RealmGenerator(small(uploads).withRealmStringIds("fresh", "lear")).generate(stack.jdbcUrl()))
+                    .isInstanceOf(GeneratorException.class)
+                    .hasMessageContaining("'lear'");
 
-        try (Connection c = postgres.connect(db)) {
-            assertThat(DatabaseSnapshot.tableChecksums(c)).isEqualTo(before);
+            try (Connection c = DriverManager.getConnection(stack.jdbcUrl())) {
+                assertThat(DatabaseSnapshot.tableChecksums(c)).isEqualTo(before);
+            }
+            assertThat(DatabaseSnapshot.fileTree(uploads)).isEqualTo(filesBefore);
+            assertThat(DatabaseSnapshot.paths(uploads).keySet()).noneMatch(p -> p.startsWith(".realm-generator"));
         }
-        assertThat(DatabaseSnapshot.fileTree(uploads)).isEqualTo(filesBefore);
-        assertThat(DatabaseSnapshot.paths(uploads).keySet()).noneMatch(p -> p.startsWith(".realm-generator"));
     }
 
     @Test
     void aFailureDuringTheLoadRollsEverythingBack() throws Exception {
-        String db = postgres.newDatabase();
-        try (Connection c = postgres.connect(db); Statement st = c.createStatement()) {
-            ZulipSchema.create(c);
-            // A column the generator does not know, NOT NULL without default: the usermessage COPY
-            // fails after realms, users, streams and messages were already written.
-            st.execute("ALTER TABLE zerver_usermessage ADD COLUMN not_ours integer NOT NULL");
-        }
-        Path uploads = temp.resolve("failing-load");
-        assertThatThrownBy(() -> new RealmGenerator(small(uploads)).generate(postgres.jdbcUrl(db)))
-                .isInstanceOf(GeneratorException.class)
-                .hasMessageStartingWith("generating the realms failed, nothing was written:")
-                .hasMessageContaining("not_ours")
-                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
-        try (Connection c = postgres.connect(db)) {
-            for (String table : ZulipSchema.tableNames()) {
-                assertThat(count(c, "SELECT count(*) FROM " + table)).as(table).isZero();
+        try (EmbeddedStack stack = RealmGeneratorTest.database()) {
+            try (Connection c = DriverManager.getConnection(stack.jdbcUrl()); Statement st = c.createStatement()) {
+                ZulipSchema.create(c);
+                // A column the generator does not know, NOT NULL without default: the usermessage
+                // COPY fails after realms, users, streams and messages were already written.
+                st.execute("ALTER TABLE zerver_usermessage ADD COLUMN not_ours integer NOT NULL");
             }
+            Path uploads = temp.resolve("failing-load");
+            assertThatThrownBy(() -> new RealmGenerator(small(uploads)).generate(stack.jdbcUrl()))
+                    .isInstanceOf(GeneratorException.class)
+                    .hasMessageStartingWith("generating the realms failed, nothing was written:")
+                    .hasMessageContaining("not_ours")
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+            try (Connection c = DriverManager.getConnection(stack.jdbcUrl())) {
+                for (String table : ZulipSchema.tableNames()) {
+                    assertThat(count(c, "SELECT count(*) FROM " + table)).as(table).isZero();
+                }
+            }
+            assertThat(DatabaseSnapshot.paths(uploads)).isEmpty();
         }
-        assertThat(DatabaseSnapshot.paths(uploads)).isEmpty();
     }
 
     @Test
     void aFailureWhileMovingFilesIntoPlaceRemovesTheMovedFilesAndTheFreshSchema() throws Exception {
-        String db = postgres.newDatabase();
-        Path uploads = temp.resolve("blocked");
-        Files.createDirectories(uploads);
-        // A plain file where the avatars directory must go: attachments (files/...) are moved
-        // into place first, then moving avatars fails.
-        Files.writeString(uploads.resolve("avatars"), "in the way");
+        try (EmbeddedStack stack = RealmGeneratorTest.database()) {
+            Path uploads = temp.resolve("blocked");
+            Files.createDirectories(uploads);
+            // A plain file where the avatars directory must go: attachments (files/...) are moved
+            // into place first, then moving avatars fails.
+            Files.writeString(uploads.resolve("avatars"), "in the way");
 
-        assertThatThrownBy(() -> new RealmGenerator(small(uploads)).generate(postgres.jdbcUrl(db)))
-                .isInstanceOf(GeneratorException.class)
-                .hasMessageStartingWith("writing the upload files failed, nothing was written:");
-        assertThat(DatabaseSnapshot.paths(uploads).keySet()).containsExactly("avatars");
-        try (Connection c = postgres.connect(db)) {
-            assertThat(ZulipSchema.exists(c)).isFalse();
+            assertThatThrownBy(() -> new RealmGenerator(small(uploads)).generate(stack.jdbcUrl()))
+                    .isInstanceOf(GeneratorException.class)
+                    .hasMessageStartingWith("writing the upload files failed, nothing was written:");
+            assertThat(DatabaseSnapshot.paths(uploads).keySet()).containsExactly("avatars");
+            try (Connection c = DriverManager.getConnection(stack.jdbcUrl())) {
+                assertThat(ZulipSchema.exists(c)).isFalse();
+            }
         }
     }
 }

@@ -4,12 +4,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
+import org.realmexport.localstack.EmbeddedStack;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -22,32 +23,34 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.realmexport.localstack.generator.DatabaseSnapshot.count;
 
 /**
- * The generator on a real PostgreSQL, small N: determinism, the invariants an exporter relies on,
- * and that every case the exporter must handle is present in the data.
+ * The generator on a real PostgreSQL (the embedded stack's, without Kafka and S3), small N:
+ * determinism, the invariants an exporter relies on, and that every case the exporter must handle
+ * is present in the data.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RealmGeneratorTest {
     private static final int MESSAGES = 3000;
     private static final long SEED = 7;
 
-    private TestPostgres postgres;
-    @TempDir
-    static Path temp;
-    private String database;
+    private EmbeddedStack stack;
     private Path uploads;
     private GeneratedRealms realms;
 
     @BeforeAll
     void generateOnce() {
-        postgres = TestPostgres.start();
-        database = postgres.newDatabase();
-        uploads = temp.resolve("uploads");
-        realms = new RealmGenerator(options(SEED, uploads)).generate(postgres.jdbcUrl(database));
+        stack = database();
+        uploads = stack.uploadsDir();
+        realms = new RealmGenerator(options(SEED, uploads)).generate(stack.jdbcUrl());
     }
 
     @AfterAll
     void stop() {
-        postgres.close();
+        stack.close();
+    }
+
+    /** A fresh PostgreSQL shaped like Zulip's (role, database and empty schema zulip) and uploads directory. */
+    static EmbeddedStack database() {
+        return EmbeddedStack.builder().kafka(false).s3(false).start();
     }
 
     private static GeneratorOptions options(long seed, Path uploads) {
@@ -55,41 +58,39 @@ class RealmGeneratorTest {
     }
 
     private Connection db() throws SQLException {
-        return postgres.connect(database);
+        return DriverManager.getConnection(stack.jdbcUrl());
     }
 
     // ------------------------------------------------------------------ determinism
 
     @Test
     void sameSeedGivesIdenticalTablesAndFilesAndADifferentSeedDoesNot() throws Exception {
-        String again = postgres.newDatabase();
-        Path againUploads = temp.resolve("again");
-        GeneratedRealms second = new RealmGenerator(options(SEED, againUploads)).generate(postgres.jdbcUrl(again));
-
         SortedMap<String, String> first;
-        SortedMap<String, String> repeat;
-        try (Connection a = db(); Connection b = postgres.connect(again)) {
+        try (Connection a = db()) {
             first = DatabaseSnapshot.tableChecksums(a);
-            repeat = DatabaseSnapshot.tableChecksums(b);
         }
-        assertThat(repeat).isEqualTo(first);
         assertThat(first.get("zerver_usermessage")).doesNotStartWith("0:");
-        assertThat(DatabaseSnapshot.fileTree(againUploads)).isEqualTo(DatabaseSnapshot.fileTree(uploads)).isNotEmpty();
-        assertThat(second.primary()).isEqualTo(realms.primary());
-        assertThat(second.secondary()).isEqualTo(realms.secondary());
-
-        String other = postgres.newDatabase();
-        Path otherUploads = temp.resolve("other");
-        new RealmGenerator(options(SEED + 1, otherUploads)).generate(postgres.jdbcUrl(other));
-        SortedMap<String, String> different;
-        try (Connection c = postgres.connect(other)) {
-            different = DatabaseSnapshot.tableChecksums(c);
+        try (EmbeddedStack again = database()) {
+            GeneratedRealms second = new RealmGenerator(options(SEED, again.uploadsDir())).generate(again.jdbcUrl());
+            try (Connection b = DriverManager.getConnection(again.jdbcUrl())) {
+                assertThat(DatabaseSnapshot.tableChecksums(b)).isEqualTo(first);
+            }
+            assertThat(DatabaseSnapshot.fileTree(again.uploadsDir())).isEqualTo(DatabaseSnapshot.fileTree(uploads)).isNotEmpty();
+            assertThat(second.primary()).isEqualTo(realms.primary());
+            assertThat(second.secondary()).isEqualTo(realms.secondary());
         }
-        for (String table : List.of("zerver_message", "zerver_usermessage", "zerver_userprofile", "zerver_attachment",
-                "zerver_subscription", "zerver_reaction")) {
-            assertThat(different.get(table)).as(table).isNotEqualTo(first.get(table));
+        try (EmbeddedStack other = database()) {
+            new RealmGenerator(options(SEED + 1, other.uploadsDir())).generate(other.jdbcUrl());
+            SortedMap<String, String> different;
+            try (Connection c = DriverManager.getConnection(other.jdbcUrl())) {
+                different = DatabaseSnapshot.tableChecksums(c);
+            }
+            for (String table : List.of("zerver_message", "zerver_usermessage", "zerver_userprofile", "zerver_attachment",
+                    "zerver_subscription", "zerver_reaction")) {
+                assertThat(different.get(table)).as(table).isNotEqualTo(first.get(table));
+            }
+            assertThat(DatabaseSnapshot.fileTree(other.uploadsDir())).isNotEqualTo(DatabaseSnapshot.fileTree(uploads));
         }
-        assertThat(DatabaseSnapshot.fileTree(otherUploads)).isNotEqualTo(DatabaseSnapshot.fileTree(uploads));
     }
 
     // ------------------------------------------------------------------ invariants
@@ -372,23 +373,33 @@ class RealmGeneratorTest {
 
     @Test
     void aSecondRunAddsRealmsNextToTheFirstReusingTheSystemRealmAndClients() throws Exception {
-        String shared = postgres.newDatabase();
-        Path sharedUploads = temp.resolve("shared");
-        GeneratedRealms first = new RealmGenerator(GeneratorOptions.defaults().withMessages(500).withUploadsDir(sharedUploads)
-                .withProgressBar(false)).generate(postgres.jdbcUrl(shared));
-        GeneratedRealms second = new RealmGenerator(GeneratorOptions.defaults().withMessages(400).withSeed(99)
-                .withRealmStringIds("acme", "globex").withUploadsDir(sharedUploads).withProgressBar(false))
-                .generate(postgres.jdbcUrl(shared));
-        assertThat(second.internalRealmId()).isEqualTo(first.internalRealmId());
-        assertThat(second.primary().firstMessageId()).isGreaterThan(Math.max(first.primary().lastMessageId(), first.secondary().lastMessageId()));
-        try (Connection c = postgres.connect(shared)) {
-            assertThat(count(c, "SELECT count(*) FROM zerver_realm")).isEqualTo(5);
-            assertThat(count(c, "SELECT count(*) FROM zerver_client")).isEqualTo(GeneratorRun.CLIENT_NAMES.length);
-            assertThat(count(c, "SELECT count(*) FROM django_migrations")).isEqualTo(826);
-            assertThat(count(c, "SELECT count(*) FROM zerver_message WHERE realm_id = " + second.primary().realmId())).isEqualTo(400);
-            assertThat(count(c, "SELECT count(*) FROM zerver_attachment")).isEqualTo(
-                    first.primary().attachments() + first.secondary().attachments()
-                            + second.primary().attachments() + second.secondary().attachments());
+        try (EmbeddedStack shared = database()) {
+            GeneratedRealms first = new RealmGenerator(GeneratorOptions.defaults().withMessages(500)
+                    .withUploadsDir(shared.uploadsDir()).withProgressBar(false)).generate(shared.jdbcUrl());
+            GeneratedRealms second = new RealmGenerator(GeneratorOptions.defaults().withMessages(400).withSeed(99)
+                    .withRealmStringIds("acme", "globex").withUploadsDir(shared.uploadsDir()).withProgressBar(false))
+                    .generate(shared.jdbcUrl());
+            assertThat(second.internalRealmId()).isEqualTo(first.internalRealmId());
+            assertThat(second.primary().firstMessageId())
+                    .isGreaterThan(Math.max(first.primary().lastMessageId(), first.secondary().lastMessageId()));
+            try (Connection c = DriverManager.getConnection(shared.jdbcUrl())) {
+                assertThat(count(c, "SELECT count(*) FROM zerver_realm")).isEqualTo(5);
+                assertThat(count(c, "SELECT count(*) FROM zerver_client")).isEqualTo(GeneratorRun.CLIENT_NAMES.length);
+                assertThat(count(c, "SELECT count(*) FROM django_migrations")).isEqualTo(826);
+                assertThat(count(c, "SELECT count(*) FROM zerver_message WHERE realm_id = " + second.primary().realmId())).isEqualTo(400);
+                assertThat(count(c, "SELECT count(*) FROM zerver_attachment")).isEqualTo(
+                        first.primary().attachments() + first.secondary().attachments()
+                                + second.primary().attachments() + second.secondary().attachments());
+                assertThat(count(c, "SELECT count(*) FROM zerver_attachment WHERE realm_id = " + second.secondary().realmId()))
+                        .isEqualTo(second.secondary().attachments());
+            }
+            // every attachment of both runs has its file
+            try (Connection c = DriverManager.getConnection(shared.jdbcUrl()); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT path_id, size FROM zerver_attachment")) {
+                while (rs.next()) {
+                    assertThat(Files.size(shared.uploadsDir().resolve("files").resolve(rs.getString(1)))).isEqualTo(rs.getLong(2));
+                }
+            }
         }
     }
 }
