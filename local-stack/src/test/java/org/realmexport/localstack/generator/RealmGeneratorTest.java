@@ -402,4 +402,25 @@ class RealmGeneratorTest {
             }
         }
     }
+
+    @Test
+    void theSmallestRealmsStillHaveEveryCaseAndValidForeignKeys() throws Exception {
+        try (EmbeddedStack tiny = database()) {
+            GeneratedRealms small = new RealmGenerator(GeneratorOptions.defaults().withMessages(1).withUsers(GeneratorOptions.MIN_USERS)
+                    .withStreams(GeneratorOptions.MIN_STREAMS).withUploadsDir(tiny.uploadsDir()).withProgressBar(false))
+                    .generate(tiny.jdbcUrl());
+            assertThat(small.primary().messages()).isEqualTo(1);
+            assertThat(small.secondary().messages()).isEqualTo(1);
+            assertThat(small.primary().humans()).isEqualTo(GeneratorOptions.MIN_USERS);
+            assertThat(small.primary().streams()).isEqualTo(GeneratorOptions.MIN_STREAMS);
+            try (Connection c = DriverManager.getConnection(tiny.jdbcUrl())) {
+                assertThat(count(c, "SELECT count(*) FROM zerver_message")).isEqualTo(2);
+                // every foreign key was created and validated against the loaded rows
+                assertThat(count(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")).isZero();
+                long declared = ZulipSchema.postLoadStatements().stream().filter(st -> st.contains("FOREIGN KEY")).count();
+                assertThat(count(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace"))
+                        .isEqualTo(declared).isGreaterThan(100);
+            }
+        }
+    }
 }
