@@ -58,7 +58,20 @@ final class ExportFinalizer {
     }
 
     /** The tarball and what it holds. */
-    record Finalized(Path tarball, String sha256, long size, Map<String, Long> rows) {
+    record Finalized(Path tarball, String sha256, long size, Map<String, Long> rows, Map<String, Long> stepMillis) {
+    }
+
+    /** Milliseconds per step, for the operator's log line. */
+    private static final class Steps {
+        private final Map<String, Long> millis = new LinkedHashMap<>();
+        private long last = System.nanoTime();
+
+        void done(String step) throws InterruptedException {
+            long now = System.nanoTime();
+            millis.merge(step, (now - last) / 1_000_000, Long::sum);
+            last = now;
+            checkInterrupted();
+        }
     }
 
     private final Database database;
@@ -105,15 +118,17 @@ final class ExportFinalizer {
         if (!Files.isDirectory(dir)) {
             throw new ExportAnomaly("the export directory " + dir + " does not exist");
         }
+        Steps steps = new Steps();
         ResultSummary summary = new ResultSummary();
         results.forEach(summary::add);
         summary.seal(status.tasksPlanned());
-        checkInterrupted();
+        steps.done("results");
 
         ExportOutput out = new ExportOutput(exportId, dir, gzipLevel, partMtime(dir, summary));
         SortedMap<String, Map<String, Long>> tables = new TreeMap<>();
         ExportedMessages exported = readMessageFiles(out, summary, tables);
         verifyOtherWorkerFiles(out, summary, tables);
+        steps.done("worker files");
 
         Map<String, Long> rows = new TreeMap<>(summary.rows);
         SchemaCatalog catalog = database.catalog(); // before taking a connection: reading it takes one
@@ -133,26 +148,28 @@ final class ExportFinalizer {
             tables.put(stem(ResultSummary.REALM_JSON), realm.tables());
             rows.put("zerver_reaction", realm.tables().get("zerver_reaction"));
             rows.put("zerver_client", realm.tables().get("zerver_client"));
-            checkInterrupted();
+            steps.done("realm.json");
 
             AttachmentExporter.Result attachments = AttachmentExporter.export(connection, catalog, realmId, summary,
                     exported, scheduledIds, out);
             tables.put(stem(AttachmentExporter.FILE),
                     Map.of(AttachmentExporter.TABLE, (long) attachments.attachments().size()));
             rows.put(AttachmentExporter.TABLE, (long) attachments.attachments().size());
-            checkInterrupted();
+            steps.done("attachments");
 
             Map<String, Long> records = new MediaExporter(connection, catalog, uploadsDir, avatarSalt, out, realmId)
                     .exportAll(attachments.attachments());
             connection.rollback(); // read-only: end the snapshot
+            steps.done("media files");
             ExportPacker.writeStats(out, tables, records);
         }
         ExportPacker.writeManifest(out);
         ExportPacker.warnAboutStrays(out);
-        checkInterrupted();
+        steps.done("manifest");
         hooks.beforeTarball(exportId);
         TarGzPart.Tarball tarball = ExportPacker.pack(out, tarballOf(dir));
-        return new Finalized(tarball.path(), tarball.sha256(), tarball.size(), rows);
+        steps.done("tarball");
+        return new Finalized(tarball.path(), tarball.sha256(), tarball.size(), rows, steps.millis);
     }
 
     /** Reads every message file: its ids (for the cross-checks), its row counts, its checksum. */

@@ -204,11 +204,15 @@ final class MediaExporter {
                         continue; // an emoji without an image (never uploaded)
                     }
                     SafePaths.fileName(fileName, "file_name of realm emoji " + rs.getLong(1));
+                    if (uploadsDir == null) {
+                        throw new ExportAnomaly("uploads.dir is not set, but realm emoji " + rs.getLong(1)
+                                + " needs its image (set it to Zulip's LOCAL_UPLOADS_DIR)");
+                    }
                     String path = realmId + "/emoji/images/" + fileName;
                     Long author = rs.getObject(4) == null ? null : rs.getLong(4);
                     for (String p : List.of(path, path + ".original")) {
-                        Path source = uploadsDir == null ? null : uploadsDir.resolve("avatars").resolve(p);
-                        if (source == null || !Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
+                        Path source = uploadsDir.resolve("avatars").resolve(p);
+                        if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
                             if (p.equals(path)) {
                                 throw new ExportAnomaly("the image of realm emoji " + rs.getLong(1) + " ("
                                         + rs.getString(2) + ") is missing: avatars/" + path

@@ -50,7 +50,9 @@ class AssemblerEndToEndTest {
     @Test
     void aFullExportOfTheGeneratedRealmSucceedsAndVerifies(@TempDir Path temp) throws Exception {
         try (EmbeddedStack stack = EmbeddedStack.builder().s3(false).start()) {
-            GeneratedRealms realms = new RealmGenerator(GeneratorOptions.defaults().withMessages(3000)
+            // -Dassembler.e2e.messages=N for a bigger realm (measurements); the default keeps the build quick
+            int messages = Integer.getInteger("assembler.e2e.messages", 3000);
+            GeneratedRealms realms = new RealmGenerator(GeneratorOptions.defaults().withMessages(messages)
                     .withUploadsDir(stack.uploadsDir())).generate(stack.jdbcUrl());
             Map<String, Object> common = new HashMap<>();
             common.put("bootstrap.servers", stack.kafkaBootstrap());

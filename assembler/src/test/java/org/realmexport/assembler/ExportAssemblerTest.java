@@ -140,6 +140,10 @@ class ExportAssemblerTest {
         assertThat(end.tasksDone()).isEqualTo(planned);
         assertThat(statuses.history(f.exportId)).filteredOn(s -> s.state() == ExportState.ASSEMBLING).hasSize(1);
         checkTarballAndManifest(f.worker.exportDir(), end);
+        assertThat(end.rows()).containsKeys("zerver_message", "zerver_usermessage", "zerver_attachment",
+                "zerver_reaction", "zerver_client");
+        assertThat(meters.get("realm.export.assembler.exports.finalized").counter().count()).isPositive();
+        assertThat(meters.get("realm.export.assembler.finalize").timer().count()).isPositive();
     }
 
     @Test
@@ -480,6 +484,19 @@ class ExportAssemblerTest {
         expected.put("manifest.json", sha256(dir.resolve("manifest.json")));
         assertThat(entries).isEqualTo(expected);
         assertThat(new ArrayList<>(entries.keySet())).isSorted();
+
+        // GNU tar (what Zulip's importer runs) reads the concatenated gzip members the same way
+        Path gnuTar = Path.of("/usr/bin/tar");
+        if (Files.isExecutable(gnuTar)) {
+            Process tar = new ProcessBuilder(gnuTar.toString(), "-tzf", tarball.toString()).redirectErrorStream(true)
+                    .start();
+            List<String> listing = new String(tar.getInputStream().readAllBytes()).lines().toList();
+            assertThat(tar.waitFor()).as("tar -tzf: %s", listing).isZero();
+            List<String> wanted = new ArrayList<>();
+            wanted.add(top + "/");
+            entries.keySet().forEach(e -> wanted.add(top + "/" + e));
+            assertThat(listing).isEqualTo(wanted);
+        }
     }
 
     /** stats.json counts what the files hold. */

@@ -69,6 +69,9 @@ final class EmbeddedDatabase implements AutoCloseable {
      */
     static EmbeddedPostgres.Builder configured(Path dataDir, boolean initdb) {
         return EmbeddedPostgres.builder()
+                // zonky would probe a free port itself; ours are never handed out twice in this
+                // JVM, so stacks started side by side cannot race for one
+                .setPort(LoopbackPorts.free())
                 .setDataDirectory(dataDir)
                 .setCleanDataDirectory(initdb)
                 // EmbeddedStack owns the one shutdown hook; zonky's would keep every instance reachable.

@@ -10,7 +10,7 @@ import java.util.Deque;
 
 /**
  * Free TCP ports on 127.0.0.1 for servers that must be told their port before they bind (the
- * KRaft controller is named in {@code controller.quorum.voters}).
+ * KRaft controller is named in {@code controller.quorum.voters}; PostgreSQL takes {@code -p}).
  *
  * <p>A port found free can be taken by someone else before the server binds it; callers retry on
  * a bind failure. Within this JVM the race is avoided by never handing out a port twice in a row

@@ -109,6 +109,7 @@ final class PostgresTemplate {
 
     private static void build(Path dataDir) throws IOException, SQLException {
         EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                .setPort(LoopbackPorts.free())
                 .setDataDirectory(dataDir)
                 .setCleanDataDirectory(false)
                 .setRegisterShutdownHook(false)

@@ -32,7 +32,12 @@ final class KafkaRoundTrip {
     static void createTopic(String bootstrap, String topic, int partitions) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
             admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
-            assertThat(admin.listTopics().names().get()).contains(topic);
+            // the controller has created it; the broker's metadata cache learns of it a moment later
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (!admin.listTopics().names().get().contains(topic)) {
+                assertThat(System.nanoTime()).as("topic %s visible in time", topic).isLessThan(deadline);
+                Thread.sleep(20);
+            }
         }
     }
 

@@ -15,12 +15,21 @@ import java.util.Optional;
 /**
  * Fixes an export's scope: the watermark (the highest message id when planning starts) and the
  * shards, cut from the realm's exportable message ids (the {@link RealmScope} predicate) read in
- * keyset pages of {@link #SHARD_SIZE}, so that no more than one page of ids is ever in memory.
+ * keyset pages of {@link #PAGE_SIZE}, streamed {@link #FETCH_SIZE} ids at a time, so that no more
+ * than a few thousand ids are ever in memory.
  * A shard keeps only its first id, last id and count.
  */
 final class ExportPlanner {
     /** Messages per file, as Zulip's MESSAGE_BATCH_CHUNK_SIZE: every file but the last has exactly this many. */
     static final int SHARD_SIZE = 1000;
+
+    /**
+     * Ids per keyset page: a whole number of shards, so page and shard boundaries coincide. One
+     * page per shard cost ~22 ms a query (1M messages: 22 s of planning); 50 shards a page cut
+     * that fifty-fold while the ids still stream through the driver {@link #FETCH_SIZE} at a time.
+     */
+    static final int PAGE_SIZE = 50 * SHARD_SIZE;
+    static final int FETCH_SIZE = 5 * SHARD_SIZE;
 
     /** A realm found by id or string_id. */
     record Realm(long id, String stringId) {
@@ -86,24 +95,31 @@ final class ExportPlanner {
                 }
                 ShardList shards = new ShardList();
                 long last = 0;
-                try (PreparedStatement ps = c.prepareStatement(scope.messageIdPage(SHARD_SIZE))) {
+                try (PreparedStatement ps = c.prepareStatement(scope.messageIdPage(PAGE_SIZE))) {
+                    ps.setFetchSize(FETCH_SIZE);
                     while (true) {
                         ps.setLong(1, last);
                         ps.setLong(2, watermark);
                         long first = -1;
-                        int count = 0;
+                        int inShard = 0;
+                        int inPage = 0;
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {
                                 last = rs.getLong(1);
-                                if (count++ == 0) {
+                                inPage++;
+                                if (inShard++ == 0) {
                                     first = last;
+                                }
+                                if (inShard == SHARD_SIZE) {
+                                    shards.add(first, last, inShard);
+                                    inShard = 0;
                                 }
                             }
                         }
-                        if (count > 0) {
-                            shards.add(first, last, count);
+                        if (inShard > 0) {
+                            shards.add(first, last, inShard);
                         }
-                        if (count < SHARD_SIZE) {
+                        if (inPage < PAGE_SIZE) {
                             break;
                         }
                     }

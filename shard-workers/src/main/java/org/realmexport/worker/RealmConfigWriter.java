@@ -144,10 +144,17 @@ final class RealmConfigWriter {
 
     private final SchemaCatalog catalog;
     private final String zulipVersion;
+    private final Path migrationStatusFile;
 
     RealmConfigWriter(SchemaCatalog catalog, String zulipVersion) {
+        this(catalog, zulipVersion, null);
+    }
+
+    /** @param migrationStatusFile a migration_status.json from the Zulip server to copy, or null to derive one */
+    RealmConfigWriter(SchemaCatalog catalog, String zulipVersion, Path migrationStatusFile) {
         this.catalog = catalog;
         this.zulipVersion = zulipVersion;
+        this.migrationStatusFile = migrationStatusFile;
     }
 
     Outcome write(Connection connection, RealmScope scope, ExportTask task, Path exportDir,
@@ -243,6 +250,10 @@ final class RealmConfigWriter {
      */
     private void writeMigrationStatus(Connection connection, Path exportDir, Map<String, TaskResult.FileInfo> files)
             throws SQLException, IOException {
+        if (migrationStatusFile != null) {
+            copyMigrationStatus(exportDir, files);
+            return;
+        }
         Map<String, TreeSet<String>> byApp = new TreeMap<>();
         if (catalog.hasTable("django_migrations")) {
             try (PreparedStatement ps = connection.prepareStatement("SELECT app, name FROM django_migrations");
@@ -268,6 +279,21 @@ final class RealmConfigWriter {
             g.writeEndObject();
             g.writeStringField("zulip_version", zulipVersion);
             g.writeEndObject();
+            files.put("migration_status.json", file.publish());
+        }
+    }
+
+    /** The operator's file, checked for the two keys the importer reads, re-emitted compactly. */
+    private void copyMigrationStatus(Path exportDir, Map<String, TaskResult.FileInfo> files) throws IOException {
+        com.fasterxml.jackson.databind.JsonNode status = org.realmexport.common.Json.MAPPER.readTree(migrationStatusFile.toFile());
+        if (status == null || !status.path("migrations_by_app").isObject() || !status.path("zulip_version").isTextual()) {
+            throw new IOException(migrationStatusFile + " is not a Zulip migration_status.json"
+                    + " (needs migrations_by_app and zulip_version)");
+        }
+        try (ExportFile file = ExportFile.create(exportDir, "migration_status.json")) {
+            JsonGenerator g = file.json();
+            g.setCodec(org.realmexport.common.Json.MAPPER);
+            g.writeTree(status);
             files.put("migration_status.json", file.publish());
         }
     }

@@ -106,7 +106,9 @@ public final class ShardWorker implements AutoCloseable {
         database = Database.open(config, config.getInt(ShardWorkerConfig.DB_POOL_SIZE), SERVICE + "-" + workerId);
         try {
             catalog = database.catalog();
-            configWriter = new RealmConfigWriter(catalog, config.getString(ShardWorkerConfig.ZULIP_VERSION));
+            String migrationStatus = config.getString(ShardWorkerConfig.MIGRATION_STATUS_FILE);
+            configWriter = new RealmConfigWriter(catalog, config.getString(ShardWorkerConfig.ZULIP_VERSION),
+                    migrationStatus == null || migrationStatus.isBlank() ? null : Path.of(migrationStatus));
             shardWriter = new MessageShardWriter(catalog);
             producer = new KafkaProducer<>(producerProperties(), new StringSerializer(), new ByteArraySerializer());
             producer.initTransactions();
@@ -163,14 +165,18 @@ public final class ShardWorker implements AutoCloseable {
         }
     }
 
-    /** Test hook: runs inside the task's transaction, after its result is sent, before the commit. */
-    void beforeCommit(Consumer<ExportTask> hook) {
+    /**
+     * Fault injection, for tests and drills: runs inside the task's transaction, after its result
+     * is sent and before the commit. A hook that throws {@link SimulatedCrash} makes the worker die
+     * as if killed there: the transaction is never committed and another worker redoes the task.
+     */
+    public void beforeCommit(Consumer<ExportTask> hook) {
         this.beforeCommit = hook;
     }
 
     /** Thrown by a test hook to make the worker die as if killed: nothing more is committed. */
-    static final class SimulatedCrash extends RuntimeException {
-        SimulatedCrash() {
+    public static final class SimulatedCrash extends RuntimeException {
+        public SimulatedCrash() {
             super("simulated crash", null, false, false);
         }
     }

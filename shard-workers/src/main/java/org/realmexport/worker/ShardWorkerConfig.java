@@ -19,6 +19,7 @@ public final class ShardWorkerConfig extends RealmExportConfig {
     public static final String MAX_POLL_INTERVAL_MS = "max.poll.interval.ms";
     public static final String DB_POOL_SIZE = "db.pool.size";
     public static final String CLOSE_TIMEOUT_MS = "close.timeout.ms";
+    public static final String MIGRATION_STATUS_FILE = "migration.status.file";
 
     public static final ConfigDef CONFIG = baseConfigDef()
             .define(ZULIP_VERSION, Type.STRING, "11.0", Importance.HIGH,
@@ -40,6 +41,10 @@ public final class ShardWorkerConfig extends RealmExportConfig {
                     "Longest one task may take before the group gives its partitions to another worker.")
             .define(DB_POOL_SIZE, Type.INT, 2, ConfigDef.Range.atLeast(1), Importance.LOW,
                     "Database connections of this worker.")
+            .define(MIGRATION_STATUS_FILE, Type.STRING, "", Importance.LOW,
+                    "A migration_status.json made on the Zulip server itself (Django's showmigrations, as "
+                            + "Zulip's exporter writes it), copied into every export instead of the one derived "
+                            + "from django_migrations; use it when the importer reports a migration mismatch.")
             .define(CLOSE_TIMEOUT_MS, Type.LONG, 5_000L, ConfigDef.Range.atLeast(0), Importance.LOW,
                     "How long close() waits for the task in flight before abandoning it (uncommitted: "
                             + "another worker redoes it).");

@@ -75,11 +75,15 @@ class ShardFilesTest {
     }
 
     RealmConfigWriter.Outcome writeConfig(Path dir) throws Exception {
+        return writeConfig(dir, null);
+    }
+
+    RealmConfigWriter.Outcome writeConfig(Path dir, Path migrationStatus) throws Exception {
         ExportTask task = new ExportTask(Versioned.CURRENT, "e1", ExportTask.Kind.REALM_CONFIG, ZulipFixture.REALM,
                 "full", dir.toString(), 10L * MESSAGES + 9, 0, 0, 0, 0, 4);
         try (Connection c = db.connection()) {
             RealmScope scope = RealmScope.resolve(c, db.catalog(), task.realmId(), ExportType.FULL, "zulipinternal");
-            return new RealmConfigWriter(db.catalog(), "11.0").write(c, scope, task, dir, () -> false);
+            return new RealmConfigWriter(db.catalog(), "11.0", migrationStatus).write(c, scope, task, dir, () -> false);
         }
     }
 
@@ -228,11 +232,19 @@ class ShardFilesTest {
                 .contains("{\"email\":\"notification-bot@zulip.com\",\"id\":101,\"recipient_id\":201}");
         assertThat(ids(realm, "zerver_stream")).containsExactly(3001L);
         assertThat(ids(realm, "zerver_huddle")).containsExactly(5001L);
-        assertThat(ids(realm, "zerver_recipient")).containsExactly(2001L, 2002L, 4001L, 6001L);
+        // the dummy's personal recipient too (the importer merges dummies into users); not 6002, shared with realm 3
+        assertThat(ids(realm, "zerver_recipient")).containsExactly(2001L, 2002L, 2003L, 4001L, 6001L);
         assertThat(list(realm.get("zerver_subscription"))).extracting(s -> s.get("recipient").asLong())
-                .containsOnly(2001L, 2002L, 4001L, 6001L);
+                .containsOnly(2001L, 2002L, 2003L, 4001L, 6001L);
         assertThat(ids(realm, "zerver_scheduledmessage")).containsExactly(1L);
         assertThat(ids(realm, "zerver_usergroup")).containsExactly(ZulipFixture.REALM);
+        JsonNode named = realm.get("zerver_namedusergroup").get(0); // Django multi-table inheritance
+        assertThat(named.get("id").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.get("usergroup_ptr").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.get("realm_for_sharding").asLong()).isEqualTo(ZulipFixture.REALM);
+        assertThat(named.has("realm")).isFalse();
+        assertThat(realm.get("zerver_namedusergroup")).hasSize(1);
+        assertThat(realm.get("zerver_usergroupmembership")).hasSize(1);
         assertThat(outcome.clients()).containsExactly(1L, 2L);
         assertThat(outcome.scheduledAttachments()).isEqualTo(Map.of(2L, List.of(1L)));
         assertThat(outcome.files()).containsOnlyKeys("realm.json", "analytics.json", "migration_status.json");
@@ -248,6 +260,19 @@ class ShardFilesTest {
         for (String f : List.of("realm.json", "analytics.json", "migration_status.json")) {
             assertThat(TarGzPart.partPath(dir, f)).exists();
         }
+    }
+
+    @Test
+    void aMigrationStatusFromTheServerReplacesTheDerivedOne() throws Exception {
+        Path given = out.resolve("given.json");
+        Files.writeString(given, "{\"migrations_by_app\": {\"zerver\": [\"[X] 0001_initial\", \"[ ] 0002_x\"]},"
+                + " \"zulip_version\": \"11.2\"}");
+        Path dir = out.resolve("zulip-export-e1");
+        writeConfig(dir, given);
+        assertThat(Files.readString(dir.resolve("migration_status.json")))
+                .isEqualTo("{\"migrations_by_app\":{\"zerver\":[\"[X] 0001_initial\",\"[ ] 0002_x\"]},\"zulip_version\":\"11.2\"}\n");
+        Files.writeString(given, "{\"zulip_version\": \"11.2\"}");
+        assertThatThrownBy(() -> writeConfig(out.resolve("other"), given)).hasMessageContaining("migrations_by_app");
     }
 
     @Test

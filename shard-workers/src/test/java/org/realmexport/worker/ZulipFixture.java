@@ -65,6 +65,10 @@ final class ZulipFixture {
             }
             new ZulipFixture(c).scenario(n);
             c.commit();
+            try (Statement s = c.createStatement()) {
+                s.execute("ANALYZE"); // as a live server has statistics; a bulk load has none yet
+            }
+            c.commit();
         }
     }
 
@@ -76,6 +80,8 @@ final class ZulipFixture {
             insert("zerver_usergroup", "id", realm, "realm_id", realm);
             insert("zerver_realm", "id", realm, "string_id", realm == INTERNAL ? "zulipinternal" : realm == REALM ? "" : "other",
                     "name", "realm " + realm);
+            insert("zerver_namedusergroup", "usergroup_ptr_id", realm, "realm_id", realm, "name", "role:everyone",
+                    "is_system_group", true);
         }
         fkDefaults.remove("zerver_usergroup");
         user(101, INTERNAL, "notification-bot@zulip.com", true, false, 201);
@@ -88,6 +94,7 @@ final class ZulipFixture {
         stream(3101, OTHER, "general", 4101, CAROL);
         group(5001, 6001, ALICE, BOB);
         group(5002, 6002, ALICE, CAROL);
+        insert("zerver_usergroupmembership", "id", 1, "user_group_id", REALM, "user_profile_id", ALICE);
         insert("zerver_useractivity", "id", 1, "user_profile_id", ALICE, "client_id", 2, "query", "get_events", "count", 3);
         insert("zerver_scheduledmessage", "id", 1, "sender_id", ALICE, "recipient_id", 4001, "realm_id", REALM,
                 "stream_id", 3001, "sending_client_id", 1, "subject", "later", "content", "see file");

@@ -240,10 +240,10 @@ final class ExportCheck {
             return;
         }
         List<Long> realmRows = new ArrayList<>();
-        LongPairs recipientRefs = new LongPairs();   // recipient id, type, type_id
-        LongPairs subscriptionRefs = new LongPairs(); // subscription id, user_profile, recipient
+        RowRefs recipientRefs = new RowRefs();   // recipient id, type, type_id
+        RowRefs subscriptionRefs = new RowRefs(); // subscription id, user_profile, recipient
         List<String> realmRefTables = new ArrayList<>();
-        LongPairs realmRefs = new LongPairs();       // row id, realm, index into realmRefTables
+        RowRefs realmRefs = new RowRefs();       // row id, realm, index into realmRefTables
         Map<String, Long> counts;
         try {
             counts = readTables(REALM, table -> switch (table) {
@@ -347,7 +347,7 @@ final class ExportCheck {
         }
     }
 
-    private void realmRef(List<String> tables, LongPairs refs, String table, ObjectNode row) {
+    private void realmRef(List<String> tables, RowRefs refs, String table, ObjectNode row) {
         var realm = longValue(row, "realm");
         var id = id(row);
         if (realm.isPresent() && id.isPresent()) {
@@ -379,7 +379,12 @@ final class ExportCheck {
         long n;
         try {
             n = JsonTables.readList(dir.resolve(records), record -> {
-                requireKeys(records, "record", record, category.keys);
+                for (String key : category.keys) {
+                    if (!record.has(key)) {
+                        problems.add(records, "record.key." + key, "the record of " + record.path("path").asText("?")
+                                + " lacks the key '" + key + "'");
+                    }
+                }
                 if (category == FileCategory.AVATARS || category == FileCategory.UPLOADS) {
                     longValue(record, "user_profile_id").ifPresent(user -> {
                         if (realmRead && !users.contains(user) && !crossRealmUsers.contains(user)) {
@@ -481,7 +486,7 @@ final class ExportCheck {
 
     private MessageFileResult checkMessageFile(String file, long previousLast, String previousFile, boolean last) {
         Set<Long> fileMessages = new HashSet<>();
-        LongPairs userMessageRefs = new LongPairs(); // usermessage id, message, user_profile
+        RowRefs userMessageRefs = new RowRefs(); // usermessage id, message, user_profile
         long[] lastId = {Long.MIN_VALUE};
         boolean[] first = {true};
         Map<String, Long> counts;

@@ -67,6 +67,10 @@ final class TarballExtractor {
                             + topLevel + "/");
                     continue;
                 }
+                if (slash >= 0 && (stripped.substring(slash + 1) + "/").startsWith(ExportCheck.PARTS_DIR + "/")) {
+                    problems.add(label, "parts", "entry '" + name + "': the workers' .parts/ never belong in the tarball");
+                    continue;
+                }
                 Path target = into.resolve(stripped).normalize();
                 if (!target.startsWith(into)) {
                     problems.add(label, "unsafe", "entry '" + name + "' would land outside the export");

@@ -216,7 +216,7 @@ class ExportVerifierTest {
     }
 
     @Test
-    void tarballEntriesOutsideTheTopLevelDirectoryAreRefused() throws IOException {
+    void tarballEntriesOutsideTheExportAreRefused() throws IOException {
         Path dir = fixture.write(tmp.resolve("out"));
         Path tarball = ExportFixture.packConcatenated(dir, tmp.resolve("t.tar.gz"));
         byte[] sound = Files.readAllBytes(tarball);
@@ -226,12 +226,16 @@ class ExportVerifierTest {
             out.write(sound, 0, sound.length - end.length);
             out.write(ExportFixture.gzip(ExportFixture.tarEntry("../evil.sh", "x".getBytes(StandardCharsets.UTF_8))));
             out.write(ExportFixture.gzip(ExportFixture.tarEntry("other/realm.json", "{}".getBytes(StandardCharsets.UTF_8))));
+            out.write(ExportFixture.gzip(ExportFixture.tarEntry(ExportFixture.NAME + "/.parts/realm.json.tgz",
+                    "x".getBytes(StandardCharsets.UTF_8))));
             out.write(end);
         }
 
         assertThat(problemsOf(tarball)).containsExactlyInAnyOrder(
                 "t.tar.gz: entry '../evil.sh' is absolute or contains '..'",
-                "t.tar.gz: entry 'other/realm.json' is outside the single top-level directory " + ExportFixture.NAME + "/");
+                "t.tar.gz: entry 'other/realm.json' is outside the single top-level directory " + ExportFixture.NAME + "/",
+                "t.tar.gz: entry '" + ExportFixture.NAME + "/.parts/realm.json.tgz': the workers' .parts/ never belong"
+                        + " in the tarball");
         assertThat(tmp.resolve("evil.sh")).doesNotExist();
     }
 

@@ -3,10 +3,11 @@ package org.realmexport.common.verify;
 import java.util.Arrays;
 
 /**
- * (row id, a, b) triples held until the rows they point at are known: the keys of one JSON
- * object may come in any order, so a table can name rows of a table read after it.
+ * References of rows, as (row id, a, b) triples of longs (e.g. a subscription's user and
+ * recipient), held until the rows they point at are known: the keys of one JSON object may come
+ * in any order, so a table can name rows of a table read after it.
  */
-final class LongPairs {
+final class RowRefs {
     private long[] data = new long[3 * 256];
     private int size;
 

@@ -1,0 +1,536 @@
+package org.realmexport.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.realmexport.assembler.ExportAssembler;
+import org.realmexport.common.ExportId;
+import org.realmexport.common.ExportType;
+import org.realmexport.common.Json;
+import org.realmexport.common.event.DeadLetter;
+import org.realmexport.common.event.ExportState;
+import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.topic.Topics;
+import org.realmexport.common.verify.ExportVerifier;
+import org.realmexport.localstack.EmbeddedStack;
+import org.realmexport.localstack.generator.GeneratedRealms;
+import org.realmexport.localstack.generator.GeneratorOptions;
+import org.realmexport.localstack.generator.RealmGenerator;
+import org.realmexport.producer.ExportProducer;
+import org.realmexport.worker.ShardWorker;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The whole pipeline on the embedded stack: the real producer, two real shard workers and the
+ * assembler, exporting a generated realm pair, checked against the database row by row. Each
+ * test runs its own deployment (a topic prefix of its own) on the class's stack and database.
+ */
+class ExportPipelineTest {
+    private static final Duration WAIT = Duration.ofMinutes(4);
+
+    private static EmbeddedStack stack;
+    private static GeneratedRealms realms;
+    private static Path work;
+    private static int deployments;
+    private static Map<String, JsonNode> baselineManifest;
+
+    @BeforeAll
+    static void start() throws Exception {
+        work = Files.createTempDirectory("export-pipeline-test");
+        stack = EmbeddedStack.builder().s3(false).start();
+        realms = new RealmGenerator(GeneratorOptions.defaults().withMessages(3500).withSeed(7)
+                .withUploadsDir(stack.uploadsDir())).generate(stack.jdbcUrl());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (stack != null) {
+            stack.close();
+        }
+        try (Stream<Path> files = Files.walk(work)) {
+            files.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    @Test
+    void aFullExportHoldsExactlyTheRealmsRowsAndVerifies() throws Exception {
+        Path dir;
+        try (Deployment d = new Deployment()) {
+            ExportStatus end = d.export(primaryRealm());
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            assertThat(new ExportVerifier(work.resolve("v1")).verify(Path.of(end.tarball())).problems()).isEmpty();
+            dir = d.exportDir(end);
+        }
+        long realm = realms.primary().realmId();
+
+        // every message of the realm exactly once, in files of 1000, none of the other realm
+        List<Long> exportedMessages = new ArrayList<>();
+        List<Long> exportedUserMessages = new ArrayList<>();
+        List<Long> sendingClients = new ArrayList<>();
+        for (Path file : messageFiles(dir)) {
+            JsonNode json = Json.MAPPER.readTree(file.toFile());
+            json.get("zerver_message").forEach(m -> {
+                exportedMessages.add(m.get("id").asLong());
+                sendingClients.add(m.get("sending_client").asLong());
+                assertThat(m.get("realm").asLong()).isEqualTo(realm);
+                assertThat(m.has("search_tsvector")).isFalse();
+            });
+            json.get("zerver_usermessage").forEach(um -> {
+                exportedUserMessages.add(um.get("id").asLong());
+                assertThat(um.has("flags_mask")).isTrue();
+                assertThat(um.has("flags")).isFalse();
+            });
+        }
+        assertThat(exportedMessages).doesNotHaveDuplicates().isSorted()
+                .isEqualTo(ids("SELECT id FROM zerver_message WHERE realm_id = " + realm + " ORDER BY id"));
+        assertThat(exportedMessages).hasSize((int) realms.primary().messages());
+        // usermessages of every exported (non-dummy) user of the realm, and only theirs
+        assertThat(new TreeSet<>(exportedUserMessages)).containsExactlyElementsOf(ids(
+                "SELECT um.id FROM zerver_usermessage um JOIN zerver_userprofile u ON u.id = um.user_profile_id"
+                        + " JOIN zerver_message m ON m.id = um.message_id WHERE u.realm_id = " + realm
+                        + " AND NOT u.is_mirror_dummy AND m.realm_id = " + realm + " ORDER BY um.id"));
+
+        JsonNode realmJson = Json.MAPPER.readTree(dir.resolve("realm.json").toFile());
+        // reactions: exactly those on exported messages
+        assertThat(idsOf(realmJson.get("zerver_reaction"))).isEqualTo(ids(
+                "SELECT r.id FROM zerver_reaction r JOIN zerver_message m ON m.id = r.message_id"
+                        + " WHERE m.realm_id = " + realm + " ORDER BY r.id"));
+        // clients: every client a message or an activity row references, and no other
+        TreeSet<Long> referenced = new TreeSet<>(sendingClients);
+        realmJson.get("zerver_useractivity").forEach(a -> referenced.add(a.get("client").asLong()));
+        assertThat(idsOf(realmJson.get("zerver_client"))).containsExactlyElementsOf(referenced);
+        // secrets never leave the database
+        realmJson.get("zerver_userprofile").forEach(u -> assertThat(u.has("api_key") || u.has("password")).isFalse());
+        assertThat(idsOf(realmJson.get("zerver_userprofile"))).isEqualTo(ids(
+                "SELECT id FROM zerver_userprofile WHERE realm_id = " + realm + " AND NOT is_mirror_dummy ORDER BY id"));
+
+        // attachments: linked to an exported message or scheduled message, links cut to the export
+        TreeSet<Long> messageSet = new TreeSet<>(exportedMessages);
+        JsonNode attachments = Json.MAPPER.readTree(dir.resolve("attachment.json").toFile()).get("zerver_attachment");
+        assertThat(idsOf(attachments)).isEqualTo(ids("SELECT DISTINCT a.id FROM zerver_attachment a"
+                + " LEFT JOIN zerver_attachment_messages l ON l.attachment_id = a.id"
+                + " LEFT JOIN zerver_message m ON m.id = l.message_id"
+                + " LEFT JOIN zerver_attachment_scheduled_messages s ON s.attachment_id = a.id"
+                + " WHERE a.realm_id = " + realm + " AND (m.realm_id = " + realm + " OR s.id IS NOT NULL) ORDER BY a.id"));
+        for (JsonNode a : attachments) {
+            a.get("messages").forEach(m -> assertThat(messageSet).contains(m.asLong()));
+            assertThat(dir.resolve("uploads").resolve(a.get("path_id").asText())).exists()
+                    .hasSize(a.get("size").asLong());
+        }
+    }
+
+    @Test
+    void twoExportsOfTheSameDatabaseHaveIdenticalManifests() throws Exception {
+        Map<String, JsonNode> first = baseline();
+        try (Deployment d = new Deployment()) {
+            ExportStatus end = d.export(primaryRealm());
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            assertThat(manifest(d.exportDir(end))).isEqualTo(first);
+        }
+    }
+
+    @Test
+    void aWorkerKilledInTheMiddleOfAShardLeavesItToAnotherAndTheExportIsIdentical() throws Exception {
+        Map<String, JsonNode> expected = baseline();
+        AtomicReference<String> killedIn = new AtomicReference<>();
+        try (Deployment d = new Deployment(worker -> worker.beforeCommit(task -> {
+            // the first worker dies once, after writing a shard file and sending its result, before commit
+            if (task.kind() == ExportTask.Kind.MESSAGES && killedIn.compareAndSet(null, task.taskId())) {
+                throw new ShardWorker.SimulatedCrash();
+            }
+        }))) {
+            ExportStatus end = d.export(primaryRealm());
+            assertThat(killedIn.get()).as("a worker was killed").isNotNull();
+            assertThat(d.workers.get(0).isRunning()).isFalse();
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            assertThat(end.tasksDone()).isEqualTo(end.tasksPlanned());
+            assertThat(manifest(d.exportDir(end))).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void theSameRequestTwiceIsOneExport() throws Exception {
+        try (Deployment d = new Deployment()) {
+            String requestId = ExportId.newRequestId();
+            d.post(requestId, primaryRealm(), "full");
+            d.post(requestId, primaryRealm(), "full");
+            ExportStatus end = d.await(ExportId.forRequest(requestId));
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            Thread.sleep(1000); // a second plan, if any, would have been posted by now
+            assertThat(d.board().exports()).singleElement().extracting(ExportStatus::exportId)
+                    .isEqualTo(ExportId.forRequest(requestId));
+            assertThat(d.tasksPosted()).isEqualTo(end.tasksPlanned());
+            try (Stream<Path> tarballs = Files.list(d.output)) {
+                assertThat(tarballs.filter(p -> p.toString().endsWith(".tar.gz"))).hasSize(1);
+            }
+        }
+    }
+
+    @Test
+    void aMalformedRequestIsDeadLetteredAndTheNextGoodOneExports() throws Exception {
+        try (Deployment d = new Deployment()) {
+            byte[] garbage = "{\"v\": 1, \"realm\": ".getBytes(StandardCharsets.UTF_8);
+            d.send(d.topics.requests(), "broken", garbage);
+            ExportStatus end = d.export(primaryRealm());
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            List<DeadLetter> dead = d.deadLetters();
+            assertThat(dead).singleElement().satisfies(letter -> {
+                assertThat(letter.topic()).isEqualTo(d.topics.requests());
+                assertThat(Base64.getDecoder().decode(letter.originalValue())).isEqualTo(garbage);
+                assertThat(letter.error()).isNotBlank();
+            });
+        }
+    }
+
+    @Test
+    void anUnknownRealmFails() throws Exception {
+        try (Deployment d = new Deployment()) {
+            ExportStatus end = d.export("no-such-realm");
+            assertThat(end.state()).isEqualTo(ExportState.FAILED);
+            assertThat(end.error()).contains("no-such-realm");
+        }
+    }
+
+    @Test
+    void anUploadPathWithDotDotFailsTheExportNamingIt() throws Exception {
+        long realm = realms.primary().realmId();
+        long attachment = ids("SELECT a.id FROM zerver_attachment a JOIN zerver_attachment_messages l"
+                + " ON l.attachment_id = a.id JOIN zerver_message m ON m.id = l.message_id"
+                + " WHERE m.realm_id = " + realm + " ORDER BY a.id LIMIT 1").get(0);
+        String original = text("SELECT path_id FROM zerver_attachment WHERE id = " + attachment);
+        String evil = realm + "/../../../etc/passwd";
+        update("UPDATE zerver_attachment SET path_id = '" + evil + "' WHERE id = " + attachment);
+        try (Deployment d = new Deployment()) {
+            ExportStatus end = d.export(primaryRealm());
+            assertThat(end.state()).isEqualTo(ExportState.FAILED);
+            assertThat(end.error()).contains(evil);
+        } finally {
+            update("UPDATE zerver_attachment SET path_id = '" + original.replace("'", "''") + "' WHERE id = " + attachment);
+        }
+    }
+
+    @Test
+    void verifyRejectsAMissingMessageFileAChangedByteAndAUsermessageOfAMissingMessage(@TempDir Path temp)
+            throws Exception {
+        Path tarball;
+        try (Deployment d = new Deployment()) {
+            ExportStatus end = d.export(primaryRealm());
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            tarball = Path.of(end.tarball());
+        }
+        assertThat(runVerify(tarball)).isEqualTo(RealmExportCommand.OK);
+
+        Path missing = rewrite(tarball, temp.resolve("missing.tar.gz"), name -> name.endsWith("/messages-000002.json"),
+                bytes -> null);
+        assertThat(problems(missing)).anyMatch(p -> p.contains("messages-000002.json"));
+
+        Path changed = rewrite(tarball, temp.resolve("changed.tar.gz"), name -> name.endsWith("/messages-000001.json"),
+                bytes -> {
+                    byte[] copy = bytes.clone();
+                    int i = new String(copy, StandardCharsets.ISO_8859_1).indexOf("\"content\"") + 12;
+                    copy[i] = (byte) (copy[i] == 'x' ? 'y' : 'x');
+                    return copy;
+                });
+        assertThat(problems(changed)).anyMatch(p -> p.contains("messages-000001.json") && p.contains("sha256"));
+
+        Path orphan = rewrite(tarball, temp.resolve("orphan.tar.gz"), name -> name.endsWith("/messages-000001.json"),
+                bytes -> {
+                    try {
+                        ObjectNode json = (ObjectNode) Json.MAPPER.readTree(bytes);
+                        ((ObjectNode) json.get("zerver_usermessage").get(0)).put("message", 999_999_999L);
+                        return Json.MAPPER.writeValueAsBytes(json);
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+        assertThat(problems(orphan)).anyMatch(p -> p.contains("999999999"));
+        for (Path broken : List.of(missing, changed, orphan)) {
+            assertThat(runVerify(broken)).as("verify %s", broken).isEqualTo(RealmExportCommand.FAILED);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static String primaryRealm() {
+        return realms.primary().stringId();
+    }
+
+    /** The manifest of one export made by an undisturbed deployment, computed once. */
+    private static synchronized Map<String, JsonNode> baseline() throws Exception {
+        if (baselineManifest == null) {
+            try (Deployment d = new Deployment()) {
+                ExportStatus end = d.export(primaryRealm());
+                assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+                baselineManifest = manifest(d.exportDir(end));
+            }
+        }
+        return baselineManifest;
+    }
+
+    private static Map<String, JsonNode> manifest(Path dir) throws IOException {
+        Map<String, JsonNode> files = new LinkedHashMap<>();
+        Json.MAPPER.readTree(dir.resolve("manifest.json").toFile()).get("files").fields()
+                .forEachRemaining(e -> files.put(e.getKey(), e.getValue()));
+        assertThat(files).isNotEmpty();
+        return files;
+    }
+
+    private static List<Path> messageFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.getFileName().toString().matches("messages-\\d{6}\\.json")).sorted().toList();
+        }
+    }
+
+    private static List<Long> idsOf(JsonNode rows) {
+        List<Long> ids = new ArrayList<>();
+        rows.forEach(r -> ids.add(r.get("id").asLong()));
+        return ids;
+    }
+
+    private static List<Long> ids(String sql) throws Exception {
+        List<Long> ids = new ArrayList<>();
+        try (Connection c = DriverManager.getConnection(stack.jdbcUrl());
+             Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                ids.add(rs.getLong(1));
+            }
+        }
+        return ids;
+    }
+
+    private static String text(String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection(stack.jdbcUrl());
+             Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            assertThat(rs.next()).isTrue();
+            return rs.getString(1);
+        }
+    }
+
+    private static void update(String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection(stack.jdbcUrl()); Statement st = c.createStatement()) {
+            st.executeUpdate(sql);
+        }
+    }
+
+    private static List<String> problems(Path tarball) throws IOException {
+        List<String> problems = new ExportVerifier(work.resolve("verify-" + tarball.getFileName())).verify(tarball).problems();
+        assertThat(problems).as("verify finds the damage in %s", tarball).isNotEmpty();
+        return problems;
+    }
+
+    private static int runVerify(Path path) {
+        return RealmExportCommand.commandLine(new RealmExportCommand(Map.of(), StopSignal::fromProcess))
+                .execute("verify", path.toString());
+    }
+
+    /** Copies a tarball, replacing (or, when the function returns null, dropping) the matching entries. */
+    private static Path rewrite(Path from, Path to, java.util.function.Predicate<String> which,
+                                UnaryOperator<byte[]> change) throws IOException {
+        try (InputStream in = Files.newInputStream(from);
+             TarArchiveInputStream tar = new TarArchiveInputStream(GzipCompressorInputStream.builder()
+                     .setInputStream(in).setDecompressConcatenated(true).get());
+             OutputStream out = Files.newOutputStream(to);
+             TarArchiveOutputStream copy = new TarArchiveOutputStream(new GzipCompressorOutputStream(out))) {
+            copy.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+            TarArchiveEntry entry;
+            while ((entry = tar.getNextEntry()) != null) {
+                byte[] bytes = tar.readAllBytes();
+                if (which.test(entry.getName())) {
+                    bytes = change.apply(bytes);
+                    if (bytes == null) {
+                        continue;
+                    }
+                }
+                TarArchiveEntry next = new TarArchiveEntry(entry.getName());
+                next.setSize(entry.isDirectory() ? 0 : bytes.length);
+                next.setModTime(entry.getModTime());
+                copy.putArchiveEntry(next);
+                if (!entry.isDirectory()) {
+                    copy.write(bytes);
+                }
+                copy.closeArchiveEntry();
+            }
+        }
+        return to;
+    }
+
+    /** One deployment of the three services, with its own topic prefix, output dir and state. */
+    private static final class Deployment implements AutoCloseable {
+        final Topics topics;
+        final Path output;
+        final List<ShardWorker> workers = new ArrayList<>();
+        private final ExportAssembler assembler;
+        private final ExportProducer producer;
+        private final KafkaProducer<String, byte[]> client;
+        private StatusBoard board;
+
+        Deployment() throws Exception {
+            this(w -> { });
+        }
+
+        /** {@code firstWorker} adjusts the first of the two workers before it starts. */
+        Deployment(java.util.function.Consumer<ShardWorker> firstWorker) throws Exception {
+            String prefix = "it" + (++deployments);
+            topics = new Topics(prefix);
+            output = Files.createDirectories(work.resolve(prefix));
+            Map<String, Object> cfg = new HashMap<>();
+            cfg.put("bootstrap.servers", stack.kafkaBootstrap());
+            cfg.put("topic.prefix", prefix);
+            cfg.put("task.partitions", 4);
+            cfg.put("jdbc.url", stack.jdbcUrl());
+            cfg.put("uploads.dir", stack.uploadsDir().toString());
+            Map<String, Object> assemblerCfg = new HashMap<>(cfg);
+            assemblerCfg.put("state.dir", work.resolve(prefix + "-state").toString());
+            assemblerCfg.put("avatar.salt", realms.avatarSalt());
+            assemblerCfg.put("commit.interval.ms", 100);
+            assemblerCfg.put("statestore.cache.max.bytes", 0);
+            assembler = new ExportAssembler(assemblerCfg);
+            assembler.start();
+            producer = new ExportProducer(cfg).start();
+            for (int i = 1; i <= 2; i++) {
+                Map<String, Object> workerCfg = new HashMap<>(cfg);
+                workerCfg.put("worker.id", prefix + "-w" + i);
+                ShardWorker worker = new ShardWorker(workerCfg);
+                if (i == 1) {
+                    firstWorker.accept(worker);
+                }
+                workers.add(worker.start());
+            }
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
+            client = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        }
+
+        StatusBoard board() {
+            if (board == null) {
+                board = new StatusBoard(reader(), topics.status());
+            }
+            return board;
+        }
+
+        ExportStatus export(String realm) throws Exception {
+            String requestId = ExportId.newRequestId();
+            post(requestId, realm, "full");
+            return await(ExportId.forRequest(requestId));
+        }
+
+        void post(String requestId, String realm, String type) throws Exception {
+            RequestCommand.post(KafkaClients.config(Map.of("bootstrap.servers", stack.kafkaBootstrap(),
+                    "topic.prefix", topics.prefix())), realm, ExportType.parse(type), output.toString(), requestId);
+        }
+
+        void send(String topic, String key, byte[] value) throws Exception {
+            client.send(new ProducerRecord<>(topic, key, value)).get();
+        }
+
+        ExportStatus await(String exportId) {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                board().poll(Duration.ofMillis(200));
+                ExportStatus status = board().get(exportId);
+                if (status != null && status.state().terminal()) {
+                    return status;
+                }
+            }
+            throw new AssertionError("export " + exportId + " did not end within " + WAIT + ": " + board().get(exportId));
+        }
+
+        Path exportDir(ExportStatus status) {
+            return output.resolve(ExportId.directoryName(status.exportId()));
+        }
+
+        long tasksPosted() {
+            return readAll(topics.configTasks()).size() + readAll(topics.shardTasks()).size();
+        }
+
+        List<DeadLetter> deadLetters() throws IOException {
+            List<DeadLetter> letters = new ArrayList<>();
+            for (ConsumerRecord<String, byte[]> r : readAll(topics.deadLetters())) {
+                letters.add(Json.fromBytes(r.value(), DeadLetter.class));
+            }
+            return letters;
+        }
+
+        private List<ConsumerRecord<String, byte[]>> readAll(String topic) {
+            List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
+            try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(reader(), new StringDeserializer(),
+                    new ByteArrayDeserializer())) {
+                var partitions = consumer.partitionsFor(topic).stream()
+                        .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+                consumer.assign(partitions);
+                consumer.seekToBeginning(partitions);
+                Map<org.apache.kafka.common.TopicPartition, Long> ends = consumer.endOffsets(partitions);
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (partitions.stream().anyMatch(p -> consumer.position(p) < ends.get(p))
+                        && System.nanoTime() < deadline) {
+                    consumer.poll(Duration.ofMillis(200)).forEach(all::add);
+                }
+            }
+            return all;
+        }
+
+        private Properties reader() {
+            Properties props = new Properties();
+            props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
+            props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            return props;
+        }
+
+        @Override
+        public void close() throws Exception {
+            if (board != null) {
+                board.close();
+            }
+            client.close(Duration.ofSeconds(2));
+            for (ShardWorker worker : workers) {
+                worker.close();
+            }
+            producer.close();
+            assembler.close();
+        }
+    }
+}
