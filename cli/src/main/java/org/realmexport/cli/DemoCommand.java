@@ -104,6 +104,8 @@ class DemoCommand implements Callable<Integer> {
             cfg.put(RealmExportConfig.TASK_PARTITIONS, Math.max(workers, 2));
             Map<String, Object> assemblerCfg = new HashMap<>(cfg);
             assemblerCfg.put(ExportAssemblerConfig.STATE_DIR, Files.createTempDirectory("realm-export-demo-streams").toString());
+            // the generator named the avatar files with its own salt: without it no avatar is exported
+            assemblerCfg.put(ExportAssemblerConfig.AVATAR_SALT, realms.avatarSalt());
 
             List<AutoCloseable> services = new ArrayList<>();
             try {
