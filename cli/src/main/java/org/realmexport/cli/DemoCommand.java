@@ -106,8 +106,6 @@ class DemoCommand implements Callable<Integer> {
             // the generator names avatar files as Zulip does, from a salt the assembler must share
             assemblerCfg.put(ExportAssemblerConfig.AVATAR_SALT, realms.avatarSalt());
             assemblerCfg.put(ExportAssemblerConfig.STATE_DIR, Files.createTempDirectory("realm-export-demo-streams").toString());
-            // the generator named the avatar files with its own salt: without it no avatar is exported
-            assemblerCfg.put(ExportAssemblerConfig.AVATAR_SALT, realms.avatarSalt());
 
             List<AutoCloseable> services = new ArrayList<>();
             try {
