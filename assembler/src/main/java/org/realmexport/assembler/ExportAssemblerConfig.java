@@ -5,6 +5,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.types.Password;
+import org.realmexport.common.archive.TarGzPart;
 import org.realmexport.common.config.RealmExportConfig;
 
 import java.nio.file.Path;
@@ -53,7 +54,7 @@ public class ExportAssemblerConfig extends RealmExportConfig {
             .define(STATESTORE_CACHE_MAX_BYTES, Type.LONG, 0L, Range.atLeast(0), Importance.LOW,
                     "Kafka Streams record cache. The assembler's stores write through (each task result is"
                             + " written once), so the default 0 only saves a copy.")
-            .define(GZIP_LEVEL, Type.INT, 6, Range.between(0, 9), Importance.LOW,
+            .define(GZIP_LEVEL, Type.INT, TarGzPart.DEFAULT_LEVEL, Range.between(0, 9), Importance.LOW,
                     "gzip level of the tarball parts the assembler writes (its own files and the copied uploads).");
 
     public ExportAssemblerConfig(Map<?, ?> originals) {

@@ -8,6 +8,7 @@ import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
+import org.realmexport.common.storage.AtomicFile;
 
 import java.io.IOException;
 import java.io.InputStream;

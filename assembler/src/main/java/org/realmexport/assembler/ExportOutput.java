@@ -3,6 +3,7 @@ package org.realmexport.assembler;
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.ExportId;
 import org.realmexport.common.archive.TarGzPart;
+import org.realmexport.common.storage.AtomicFile;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -75,7 +76,9 @@ final class ExportOutput {
     }
 
     void writePart(String relativePath) throws IOException {
-        TarGzPart.writePart(path(relativePath), entryName(relativePath), partOf(relativePath), partMtime, gzipLevel);
+        // unsynced: a finalizer that dies redoes every part; the tarball itself is synced
+        TarGzPart.writePart(path(relativePath), entryName(relativePath), partOf(relativePath), partMtime, gzipLevel,
+                false);
     }
 
     SortedMap<String, AtomicFile.Written> files() {

@@ -3,6 +3,7 @@ package org.realmexport.assembler;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.realmexport.common.archive.TarGzPart;
+import org.realmexport.common.storage.AtomicFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -15,12 +15,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.realmexport.common.ExportId;
+import org.realmexport.common.archive.TarGzPart;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
+import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.topic.Topics;
 import org.realmexport.localstack.EmbeddedStack;
 import org.realmexport.localstack.generator.GeneratedRealms;
@@ -417,7 +419,7 @@ class ExportAssemblerTest {
                 assertThat(after).containsAllEntriesOf(halfWay);
 
                 // and finalizing once more (as a finalizer that died after posting would) gives the same tarball
-                ExportFinalizer again = new ExportFinalizer(db, stack.uploadsDir(), realms.avatarSalt(), 6,
+                ExportFinalizer again = new ExportFinalizer(db, stack.uploadsDir(), realms.avatarSalt(), TarGzPart.DEFAULT_LEVEL,
                         FinalizerHooks.NONE);
                 ExportFinalizer.Finalized redo = again.finalizeExport(end, visitor -> {
                     for (TaskResult r : results) {

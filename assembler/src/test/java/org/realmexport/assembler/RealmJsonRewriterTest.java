@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.realmexport.common.Json;
+import org.realmexport.common.storage.AtomicFile;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

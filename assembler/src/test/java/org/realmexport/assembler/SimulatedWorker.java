@@ -11,6 +11,7 @@ import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.event.Versioned;
+import org.realmexport.common.storage.AtomicFile;
 
 import java.io.IOException;
 import java.nio.file.Files;

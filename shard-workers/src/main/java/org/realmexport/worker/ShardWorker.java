@@ -241,9 +241,6 @@ public final class ShardWorker implements AutoCloseable {
         TaskResult result;
         try {
             result = execute(task);
-            LOG.info("export {} {}: wrote {} rows into {} bytes in {} ms", task.exportId(), task.taskId(),
-                    result.rows(), result.files().values().stream().mapToLong(TaskResult.FileInfo::size).sum(),
-                    (System.nanoTime() - started) / 1_000_000);
         } catch (TaskAnomaly e) {
             result = failed(task, e.getMessage());
             LOG.error("export {} {} FAILED: {}. The export is marked failed; fix the data or request the"
@@ -259,7 +256,15 @@ public final class ShardWorker implements AutoCloseable {
                     + " and the export directory {}, then request the export again.", task.exportId(),
                     task.taskId(), result.error(), task.output(), e);
         }
-        return commit(record, new ProducerRecord<>(topics.shardResults(), task.exportId(), Json.toBytes(result)), task);
+        long executed = System.nanoTime();
+        boolean committed = commit(record, new ProducerRecord<>(topics.shardResults(), task.exportId(),
+                Json.toBytes(result)), task);
+        if (committed && !result.failed()) {
+            LOG.info("export {} {}: wrote {} rows into {} bytes in {} ms (+{} ms to commit)", task.exportId(),
+                    task.taskId(), result.rows(), result.files().values().stream().mapToLong(TaskResult.FileInfo::size).sum(),
+                    (executed - started) / 1_000_000, (System.nanoTime() - executed) / 1_000_000);
+        }
+        return committed;
     }
 
     private TaskResult execute(ExportTask task) throws Exception {

@@ -1,4 +1,4 @@
-package org.realmexport.assembler;
+package org.realmexport.common.storage;
 
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
@@ -20,11 +20,12 @@ import java.util.UUID;
 /**
  * A file that appears whole or not at all: written to a hidden temporary file beside the target,
  * digested (sha256) and counted while written, then renamed over the target. A reader never sees
- * half a file, and a finalizer that dies leaves at most a temporary file that no one lists.
+ * half a file, and a writer that dies leaves at most a hidden temporary file that no one lists.
+ * The one atomic file writer of the project: workers' export files and the assembler's own.
  */
-final class AtomicFile implements Closeable {
+public final class AtomicFile implements Closeable {
     /** Size and sha256 of a written file. */
-    record Written(long size, String sha256) {
+    public record Written(long size, String sha256) {
     }
 
     private final Path target;
@@ -71,16 +72,17 @@ final class AtomicFile implements Closeable {
      *             crash would go unnoticed (JSON, the tarball); a copied upload that vanishes is
      *             simply copied again by the next finalizing
      */
-    static AtomicFile create(Path target, boolean sync) throws IOException {
+    public static AtomicFile create(Path target, boolean sync) throws IOException {
         return new AtomicFile(target, sync);
     }
 
     /** The stream to write to; do not close it (commit or close this instead). */
-    OutputStream stream() {
+    public OutputStream stream() {
         return out;
     }
 
-    Written commit() throws IOException {
+    /** Flushes, forces (when asked), renames over the target; returns what was written. */
+    public Written commit() throws IOException {
         out.flush();
         if (sync) {
             channel.force(true);
@@ -103,7 +105,7 @@ final class AtomicFile implements Closeable {
         }
     }
 
-    static MessageDigest sha256() {
+    public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
