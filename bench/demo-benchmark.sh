@@ -28,10 +28,11 @@ peak_jvm_kb=0; peak_pg_kb=0; jvm=""
 while kill -0 "$launcher" 2>/dev/null; do
   [ -n "$jvm" ] || jvm=$(pgrep -f 'realm-export.jar demo' | head -1 || true)
   if [ -n "$jvm" ] && [ -r "/proc/$jvm/status" ]; then
-    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$jvm/status" 2>/dev/null || echo 0)
-    [ "${hwm:-0}" -gt "$peak_jvm_kb" ] && peak_jvm_kb=$hwm
-    pg=$(ps -o rss= -C postgres 2>/dev/null | awk '{s+=$1} END {print s+0}')
-    [ "$pg" -gt "$peak_pg_kb" ] && peak_pg_kb=$pg
+    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$jvm/status" 2>/dev/null || true)
+    [ "${hwm:-0}" -gt "$peak_jvm_kb" ] && peak_jvm_kb=$hwm || true
+    # ps fails while no postgres runs yet: not an error here
+    pg=$( (ps -o rss= -C postgres 2>/dev/null || true) | awk '{s+=$1} END {print s+0}')
+    [ "$pg" -gt "$peak_pg_kb" ] && peak_pg_kb=$pg || true
   fi
   sleep 0.5
 done
@@ -44,6 +45,7 @@ echo "=== realm-export demo benchmark ==="
 echo "messages:          $MESSAGES (workers $WORKERS, heap -Xmx$HEAP)"
 echo "exit code:         $rc"
 grep -E '^generated|^export time:|^tarball:' "$LOG" | sed 's/^/demo says:         /' || true
+grep -E 'planned:|SUCCEEDED:' "$LOG" | sed 's/^.* - /service says:      /' | cut -c1-400 || true
 printf 'wall (incl. gen):  %.1f s\n' "$(echo "$end - $start" | bc)"
 echo "peak JVM RSS:      $((peak_jvm_kb / 1024)) MB"
 echo "peak PostgreSQL:   $((peak_pg_kb / 1024)) MB (all postgres processes, summed)"
