@@ -1,9 +1,12 @@
 package org.realmexport.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.admin.Admin;
 import org.realmexport.assembler.ExportAssembler;
 import org.realmexport.assembler.ExportAssemblerConfig;
+import org.realmexport.common.ExportId;
 import org.realmexport.common.ExportType;
+import org.realmexport.common.Json;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
@@ -142,7 +145,8 @@ class DemoCommand implements Callable<Integer> {
                     err.println("demo export " + exportId + " failed verification (" + report.problems().size() + " problems)");
                     return RealmExportCommand.FAILED;
                 }
-                printSummary(out, last, realm, exportSeconds, (System.nanoTime() - started) / 1e9);
+                printSummary(out, last, realm, exportSeconds, (System.nanoTime() - started) / 1e9,
+                        Path.of(last.tarball()).resolveSibling(ExportId.directoryName(exportId)));
                 out.println(last.tarball());
                 return RealmExportCommand.OK;
             } finally {
@@ -181,12 +185,20 @@ class DemoCommand implements Callable<Integer> {
     }
 
     private static void printSummary(PrintWriter out, ExportStatus status, GeneratedRealm realm, double exportSeconds,
-                                     double totalSeconds) {
+                                     double totalSeconds, Path exportDir) throws java.io.IOException {
         out.printf(Locale.ROOT, "export %s of realm '%s' (id %d): %s%n", status.exportId(), realm.stringId(),
                 realm.realmId(), status.state());
         Map<String, Long> rows = status.rows() == null ? Map.of() : new TreeMap<>(status.rows());
         rows.forEach((table, count) -> out.printf(Locale.ROOT, "  %-40s %,12d%n", table, count));
         out.printf(Locale.ROOT, "tasks:       %d%n", status.tasksDone());
+        // the manifest lists every file of the export but itself
+        long files = 0;
+        long bytes = 0;
+        for (JsonNode file : Json.MAPPER.readTree(exportDir.resolve("manifest.json").toFile()).get("files")) {
+            files++;
+            bytes += file.get("size").asLong();
+        }
+        out.printf(Locale.ROOT, "files:       %,d (%,d bytes) in %s%n", files + 1, bytes, exportDir);
         out.printf(Locale.ROOT, "tarball:     %s (%,d bytes, sha256 %s)%n", status.tarball(),
                 status.size() == null ? 0 : status.size(), status.sha256());
         out.printf(Locale.ROOT, "export time: %.2f s (%,.0f messages/s); demo total %.1f s%n", exportSeconds,
