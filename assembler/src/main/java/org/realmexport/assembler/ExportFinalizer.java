@@ -19,8 +19,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +30,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Turns the files the workers wrote into a finished export: checks them against the task results,
@@ -173,33 +179,83 @@ final class ExportFinalizer {
         return new Finalized(tarball.path(), tarball.sha256(), tarball.size(), rows, steps.millis);
     }
 
+    /**
+     * Threads reading message files. Reading and digesting them is most of the finalizing time of
+     * a large export and the workers are idle by then; files are read ahead in a small window and
+     * taken in shard order, so the outcome does not depend on the threads.
+     */
+    private static final int READ_THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
+    /** One message file as read: its counts and checksum, its message ids sorted as written. */
+    private record ReadShard(JsonCounting.Counted counted, long[] ids) {
+    }
+
     /** Reads every message file: its ids (for the cross-checks), its row counts, its checksum. */
     private static ExportedMessages readMessageFiles(ExportOutput out, ResultSummary summary,
                                                      SortedMap<String, Map<String, Long>> tables)
             throws IOException, ExportAnomaly, InterruptedException {
         ExportedMessages exported = new ExportedMessages();
-        for (ResultSummary.Shard shard : summary.shards) {
-            checkInterrupted();
-            LongList ids = new LongList();
-            JsonCounting.Counted counted = read(out, shard.file(),
-                    table -> table.equals(MESSAGE_TABLE) ? ids::add : null);
-            verify(shard.file(), counted, summary.files.get(shard.file()), shard.taskId());
-            long[] sorted = ids.toArray();
-            for (int i = 0; i < sorted.length; i++) {
-                if (sorted[i] < shard.firstId() || sorted[i] > shard.lastId() || (i > 0 && sorted[i] <= sorted[i - 1])) {
-                    throw new ExportAnomaly(shard.file() + " holds message " + sorted[i] + " out of order or outside"
-                            + " its range [" + shard.firstId() + ", " + shard.lastId() + "]");
+        ExecutorService readers = Executors.newFixedThreadPool(READ_THREADS, r -> {
+            Thread t = new Thread(r, "assembler-file-reader");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            Deque<Future<ReadShard>> window = new ArrayDeque<>();
+            List<ResultSummary.Shard> shards = summary.shards;
+            int submitted = 0;
+            for (ResultSummary.Shard shard : shards) {
+                while (submitted < shards.size() && window.size() < 2 * READ_THREADS) {
+                    String file = shards.get(submitted++).file();
+                    window.add(readers.submit(() -> {
+                        LongList ids = new LongList();
+                        JsonCounting.Counted counted = read(out, file,
+                                table -> table.equals(MESSAGE_TABLE) ? ids::add : null);
+                        return new ReadShard(counted, ids.toArray());
+                    }));
                 }
+                checkInterrupted();
+                ReadShard read = take(window.poll());
+                JsonCounting.Counted counted = read.counted();
+                verify(shard.file(), counted, summary.files.get(shard.file()), shard.taskId());
+                long[] sorted = read.ids();
+                for (int i = 0; i < sorted.length; i++) {
+                    if (sorted[i] < shard.firstId() || sorted[i] > shard.lastId() || (i > 0 && sorted[i] <= sorted[i - 1])) {
+                        throw new ExportAnomaly(shard.file() + " holds message " + sorted[i] + " out of order or outside"
+                                + " its range [" + shard.firstId() + ", " + shard.lastId() + "]");
+                    }
+                }
+                if (shard.messages() != null && shard.messages() != sorted.length) {
+                    throw new ExportAnomaly(shard.file() + " holds " + sorted.length + " messages; task "
+                            + shard.taskId() + " reported " + shard.messages());
+                }
+                exported.addShard(sorted);
+                tables.put(stem(shard.file()), counted.tables());
+                out.workerFile(shard.file(), new AtomicFile.Written(counted.size(), counted.sha256()));
             }
-            if (shard.messages() != null && shard.messages() != sorted.length) {
-                throw new ExportAnomaly(shard.file() + " holds " + sorted.length + " messages; task "
-                        + shard.taskId() + " reported " + shard.messages());
-            }
-            exported.addShard(sorted);
-            tables.put(stem(shard.file()), counted.tables());
-            out.workerFile(shard.file(), new AtomicFile.Written(counted.size(), counted.sha256()));
+            return exported;
+        } finally {
+            readers.shutdownNow();
         }
-        return exported;
+    }
+
+    /** The result of one read, with its own exception (anomaly, I/O) rethrown as is. */
+    private static ReadShard take(Future<ReadShard> future) throws IOException, ExportAnomaly, InterruptedException {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof ExportAnomaly anomaly) {
+                throw anomaly;
+            }
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IOException(cause);
+        }
     }
 
     /** The other files of the workers (analytics.json, migration_status.json ...): checked and listed. */
