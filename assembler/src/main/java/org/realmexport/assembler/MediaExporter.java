@@ -292,18 +292,10 @@ final class MediaExporter {
     }
 
     private static void writeScalar(JsonGenerator g, String key, Object v) throws IOException {
-        if (v == null) {
-            g.writeNull();
-        } else if (v instanceof Long l) {
-            g.writeNumber(l);
-        } else if (v instanceof Integer i) {
-            g.writeNumber(i);
-        } else if (v instanceof Boolean b) {
-            g.writeBoolean(b);
-        } else if (key.equals("last_modified")) {
-            g.writeNumber((String) v); // float epoch seconds, as its exact text
+        if (key.equals("last_modified") && v instanceof String text) {
+            g.writeNumber(text); // float epoch seconds, as its exact text
         } else {
-            g.writeString(v.toString());
+            ZulipRowWriter.writeScalar(g, v);
         }
     }
 

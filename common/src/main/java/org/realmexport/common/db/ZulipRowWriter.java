@@ -373,7 +373,8 @@ public final class ZulipRowWriter {
         }
     }
 
-    private static void writeScalar(JsonGenerator g, Object v) throws IOException {
+    /** Writes one JDBC value as JSON: numbers as numbers, timestamps as float epoch seconds, else text. */
+    public static void writeScalar(JsonGenerator g, Object v) throws IOException {
         if (v == null) {
             g.writeNull();
         } else if (v instanceof Long l) {
