@@ -35,6 +35,11 @@ now() { date +%s.%N; }
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 load() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/'; }
+# CPU seconds (user+sys, with reaped children) of the given pids, and of PostgreSQL's postmaster tree
+cpu_of() { local t=0 pid; for pid in "$@"; do
+  t=$(( t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat" 2>/dev/null || echo 0) )); done; echo "$t"; }
+pg_cpu() { cpu_of "$postmaster" $(pgrep -P "$postmaster" 2>/dev/null || true); }
+ticks() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'; }
 peak_mb() { awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
 ./realm-export --version >/dev/null   # builds the jar first, outside every measurement
@@ -67,11 +72,15 @@ for _ in $(seq 1 600); do
 done
 [ -f "$env_file" ] || { say "the stack did not start in 300 s"; exit 1; }
 set -a; . "$env_file"; set +a
+pg_port=$(sed -n 's|.*jdbc:postgresql://[^:/]*:\([0-9]*\)/.*|\1|p' <<<"$JDBC_URL")
+postmaster=$(pgrep -f -- "postgres -D .* -p $pg_port( |$)" | head -1 || true)
 
 say "generating $MESSAGES messages (load $(load))"
 ./realm-export generate --messages "$MESSAGES" >"$OUT/logs/generate.log" 2>&1 \
   || { cat "$OUT/logs/generate.log" >&2; exit 1; }
 grep -E '^generated|^realm ' "$OUT/logs/generate.log" >&2
+# what a production database would be: vacuumed (hint bits set, visibility map), analyzed
+java -cp "$root/cli/target/lib/*:$classes" NaiveExport vacuum zulip "$OUT/copy" 2>>"$OUT/logs/copy.log"
 AVATAR_SALT=$(sed -n 's/.*AVATAR_SALT=\([^ ]*\).*/\1/p' "$OUT/logs/generate.log" | head -1)
 export AVATAR_SALT
 
@@ -104,25 +113,33 @@ for run in $(seq 1 "$RUNS"); do
   load_before=$(load)
   rm -rf "$OUT/copy" "$OUT/naive" "$OUT/naive.tar.gz" "$OUT/export"
 
-  t0=$(now)
-  java -cp "$root/cli/target/lib/*:$classes" NaiveExport copy zulip "$OUT/copy" 2 2>>"$OUT/logs/copy.log"
-  t1=$(now)
+  t0=$(now); pg0=$(pg_cpu)
+  /usr/bin/time -f '%U %S' -o "$OUT/time.copy" \
+    java -cp "$root/cli/target/lib/*:$classes" NaiveExport copy zulip "$OUT/copy" 2 2>>"$OUT/logs/copy.log"
+  t1=$(now); pg1=$(pg_cpu)
   copy_s=$(seconds "$t0" "$t1")
+  say "cpu of COPY: client $(awk '{ print $1 + $2 }' "$OUT/time.copy") s, PostgreSQL $(ticks $((pg1 - pg0))) s"
   rm -rf "$OUT/copy"
 
-  t0=$(now)
-  java -cp "$root/cli/target/lib/*:$classes" NaiveExport loop zulip "$OUT/naive" 2 2>>"$OUT/logs/naive.log"
-  t1=$(now)
-  tar -czf "$OUT/naive.tar.gz" -C "$OUT" naive
+  t0=$(now); pg0=$(pg_cpu)
+  /usr/bin/time -f '%U %S' -o "$OUT/time.loop" \
+    java -cp "$root/cli/target/lib/*:$classes" NaiveExport loop zulip "$OUT/naive" 2 2>>"$OUT/logs/naive.log"
+  t1=$(now); pg1=$(pg_cpu)
+  /usr/bin/time -f '%U %S' -o "$OUT/time.tar" tar -czf "$OUT/naive.tar.gz" -C "$OUT" naive
   t2=$(now)
+  say "cpu of naive: loop $(awk '{ print $1 + $2 }' "$OUT/time.loop") s, PostgreSQL $(ticks $((pg1 - pg0))) s," \
+      "tar -czf $(awk '{ print $1 + $2 }' "$OUT/time.tar") s"
   loop_s=$(seconds "$t0" "$t1"); tar_s=$(seconds "$t1" "$t2"); naive_s=$(seconds "$t0" "$t2")
   rm -rf "$OUT/naive" "$OUT/naive.tar.gz"
 
-  t0=$(now)
+  svc0=(); for pid in "${services[@]}"; do svc0+=("$(cpu_of "$pid")"); done
+  t0=$(now); pg0=$(pg_cpu)
   ./realm-export request --realm zulip --type full --output "$OUT/export" --wait \
     >>"$OUT/logs/request.log" 2>>"$OUT/logs/request.err" || { tail -5 "$OUT/logs/request.err" >&2; say "the export failed"; exit 1; }
-  t1=$(now)
+  t1=$(now); pg1=$(pg_cpu)
   export_s=$(seconds "$t0" "$t1")
+  cpu=""; for i in "${!names[@]}"; do cpu="$cpu ${names[$i]} $(ticks $(( $(cpu_of "${services[$i]}") - ${svc0[$i]} ))) s,"; done
+  say "cpu of export:$cpu PostgreSQL $(ticks $((pg1 - pg0))) s"
   tail -1 "$OUT/logs/request.err" | cut -c1-300 >&2
   rss=""
   for i in "${!names[@]}"; do rss="$rss ${names[$i]}=$(peak_mb "${services[$i]}")MB"; done
