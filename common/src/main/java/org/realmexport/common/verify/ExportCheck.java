@@ -38,6 +38,8 @@ final class ExportCheck {
     static final String ANALYTICS = "analytics.json";
     static final String MIGRATION_STATUS = "migration_status.json";
     static final String STATS = "stats.json";
+    /** stats.json's list of the referenced files an export was made without. */
+    static final String STATS_MISSING_FILES = "missing_files";
     static final String MANIFEST = "manifest.json";
     static final String PARTS_DIR = ".parts";
     static final int MESSAGES_PER_FILE = 1000;
@@ -712,12 +714,13 @@ final class ExportCheck {
             return;
         }
         Map<String, JsonNode> stats = new TreeMap<>();
+        List<String> missingFiles = new ArrayList<>();
         try {
             JsonTables.readObject(dir.resolve(STATS), new JsonTables.Visitor() {
                 @Override
                 public Consumer<ObjectNode> table(String key) {
                     stats.put(key, null);
-                    return null;
+                    return key.equals(STATS_MISSING_FILES) ? row -> missingFiles.add(describeMissing(row)) : null;
                 }
 
                 @Override
@@ -762,11 +765,31 @@ final class ExportCheck {
                         + records.getValue());
             }
         }
+        if (!missingFiles.isEmpty()) {
+            // exported knowingly without them (uploads.allow.missing), but the export is not whole
+            problems.add(STATS, "lists " + missingFiles.size() + " files the export refers to but lacks: "
+                    + String.join(", ", missingFiles.subList(0, Math.min(5, missingFiles.size())))
+                    + (missingFiles.size() > 5 ? " and " + (missingFiles.size() - 5) + " more" : ""));
+        }
         for (String key : stats.keySet()) {
+            if (key.equals(STATS_MISSING_FILES)) {
+                continue;
+            }
             if (!tableCounts.containsKey(key) && !recordCounts.containsKey(key)) {
                 problems.add(STATS, "has counts for " + key + ", which is not in the export");
             }
         }
+    }
+
+    /** One entry of stats.json's missing_files, for a problem line: "avatars: user_profile_id 12". */
+    private static String describeMissing(ObjectNode row) {
+        StringBuilder text = new StringBuilder(row.path("category").asText("?")).append(':');
+        row.fields().forEachRemaining(e -> {
+            if (!e.getKey().equals("category") && !e.getValue().isNull()) {
+                text.append(' ').append(e.getKey().equals("path") ? "" : e.getKey() + " ").append(e.getValue().asText());
+            }
+        });
+        return text.toString();
     }
 
     // ---------------------------------------------------------------- row helpers
