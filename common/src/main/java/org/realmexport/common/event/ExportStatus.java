@@ -36,6 +36,11 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
                            String sha256, Long size, Map<String, Long> rows, String error,
                            Long realmExportId, long updatedAt) implements Versioned {
 
+    /** Messages written so far ({@code rows.zerver_message}), or null before any shard reported. */
+    public Long messagesWritten() {
+        return rows == null ? null : rows.get("zerver_message");
+    }
+
     public ExportStatus withState(ExportState newState, String newError) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, newState, tasksPlanned,
                 tasksDone, watermark, messages, output, tarball, sha256, size, rows, newError,
