@@ -168,7 +168,7 @@ final class ExportFinalizer {
                     .exportAll(attachments.attachments());
             connection.rollback(); // read-only: end the snapshot
             steps.done("media files");
-            ExportPacker.writeStats(out, tables, records);
+            ExportPacker.writeStats(out, tables, records, status.skippedTables());
         }
         ExportPacker.writeManifest(out);
         ExportPacker.warnAboutStrays(out);

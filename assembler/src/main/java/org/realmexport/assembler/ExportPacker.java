@@ -36,14 +36,27 @@ final class ExportPacker {
     private ExportPacker() {
     }
 
+    /** The stats.json key listing the tables exported without ({@code tables.skip}); absent when none. */
+    static final String SKIPPED_TABLES = "skipped_tables";
+
     /**
      * stats.json as Zulip writes it: {@code {file stem: {table: rows}}} for every JSON file with
-     * tables, sorted by file name, then the number of records of each file category.
+     * tables, sorted by file name, then the number of records of each file category; and, when
+     * the operator let the export go without tables this build does not know,
+     * {@code "skipped_tables": [names]}, so that whoever imports it learns what is missing.
      */
-    static void writeStats(ExportOutput out, SortedMap<String, Map<String, Long>> tables, Map<String, Long> records)
+    static void writeStats(ExportOutput out, SortedMap<String, Map<String, Long>> tables, Map<String, Long> records,
+                           List<String> skippedTables)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         out.writeJson(STATS, g -> {
             g.writeStartObject();
+            if (skippedTables != null && !skippedTables.isEmpty()) {
+                g.writeArrayFieldStart(SKIPPED_TABLES);
+                for (String t : skippedTables) {
+                    g.writeString(t);
+                }
+                g.writeEndArray();
+            }
             for (Map.Entry<String, Map<String, Long>> file : tables.entrySet()) {
                 g.writeObjectFieldStart(file.getKey());
                 for (Map.Entry<String, Long> t : new TreeMap<>(file.getValue()).entrySet()) {
