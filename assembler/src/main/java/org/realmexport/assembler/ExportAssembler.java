@@ -95,7 +95,8 @@ public final class ExportAssembler implements AutoCloseable {
             database = Database.open(config, finalizerThreads + 1, "assembler");
             String uploads = config.getString(RealmExportConfig.UPLOADS_DIR);
             ExportFinalizer finalizer = new ExportFinalizer(database, uploads == null ? null : Path.of(uploads),
-                    config.avatarSalt(), config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
+                    config.avatarSalt(), config.getBoolean(ExportAssemblerConfig.UPLOADS_ALLOW_MISSING),
+                    config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
             producer = new KafkaProducer<>(producerProperties());
             MeterRegistry meters = metricsRegistry();
             AssemblerMetrics metrics = new AssemblerMetrics(meters);

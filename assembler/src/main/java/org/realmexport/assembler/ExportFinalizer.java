@@ -3,12 +3,16 @@ package org.realmexport.assembler;
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.ExportId;
 import org.realmexport.common.archive.TarGzPart;
+import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.storage.AtomicFile;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -50,6 +54,7 @@ import java.util.concurrent.Future;
  * ({@link ExportedMessages}), and the records of one file category. Rows are streamed, never held.
  */
 final class ExportFinalizer {
+    private static final Logger LOG = LoggerFactory.getLogger(ExportFinalizer.class);
     private static final String MESSAGE_TABLE = "zerver_message";
     private static final long CHECK_EVERY = 10_000;
     /** The worker's realm.json, kept where nothing lists or packs it ('%' never comes out of partPath). */
@@ -84,13 +89,16 @@ final class ExportFinalizer {
     private final Database database;
     private final Path uploadsDir;
     private final String avatarSalt;
+    private final boolean allowMissingFiles;
     private final int gzipLevel;
     private final FinalizerHooks hooks;
 
-    ExportFinalizer(Database database, Path uploadsDir, String avatarSalt, int gzipLevel, FinalizerHooks hooks) {
+    ExportFinalizer(Database database, Path uploadsDir, String avatarSalt, boolean allowMissingFiles, int gzipLevel,
+                    FinalizerHooks hooks) {
         this.database = database;
         this.uploadsDir = uploadsDir;
         this.avatarSalt = avatarSalt;
+        this.allowMissingFiles = allowMissingFiles;
         this.gzipLevel = gzipLevel;
         this.hooks = hooks;
     }
@@ -164,11 +172,17 @@ final class ExportFinalizer {
             rows.put(AttachmentExporter.TABLE, (long) attachments.attachments().size());
             steps.done("attachments");
 
-            Map<String, Long> records = new MediaExporter(connection, catalog, uploadsDir, avatarSalt, out, realmId)
-                    .exportAll(attachments.attachments());
+            MediaExporter media = new MediaExporter(connection, catalog, uploadsDir, avatarSalt, out, realmId);
+            Map<String, Long> records = media.exportAll(attachments.attachments());
             connection.rollback(); // read-only: end the snapshot
             steps.done("media files");
-            ExportPacker.writeStats(out, tables, records, status.skippedTables());
+            MissingFiles missing = media.missing();
+            missing.check(allowMissingFiles);
+            if (!missing.isEmpty()) {
+                LOG.warn("export {}: {}; exported without them ({}=true), all listed under {} in stats.json",
+                        exportId, missing.summary(), RealmExportConfig.UPLOADS_ALLOW_MISSING, MissingFiles.STATS_KEY);
+            }
+            ExportPacker.writeStats(out, tables, records, missing, status.skippedTables());
         }
         ExportPacker.writeManifest(out);
         ExportPacker.warnAboutStrays(out);

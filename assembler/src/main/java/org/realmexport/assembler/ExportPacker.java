@@ -41,22 +41,16 @@ final class ExportPacker {
 
     /**
      * stats.json as Zulip writes it: {@code {file stem: {table: rows}}} for every JSON file with
-     * tables, sorted by file name, then the number of records of each file category; and, when
-     * the operator let the export go without tables this build does not know,
+     * tables, sorted by file name, then the number of records of each file category, then the
+     * referenced files that were missing (only when the operator allowed them), then, when the
+     * operator let the export go without tables this build does not know ({@code tables.skip}),
      * {@code "skipped_tables": [names]}, so that whoever imports it learns what is missing.
      */
     static void writeStats(ExportOutput out, SortedMap<String, Map<String, Long>> tables, Map<String, Long> records,
-                           List<String> skippedTables)
+                           MissingFiles missing, List<String> skippedTables)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         out.writeJson(STATS, g -> {
             g.writeStartObject();
-            if (skippedTables != null && !skippedTables.isEmpty()) {
-                g.writeArrayFieldStart(SKIPPED_TABLES);
-                for (String t : skippedTables) {
-                    g.writeString(t);
-                }
-                g.writeEndArray();
-            }
             for (Map.Entry<String, Map<String, Long>> file : tables.entrySet()) {
                 g.writeObjectFieldStart(file.getKey());
                 for (Map.Entry<String, Long> t : new TreeMap<>(file.getValue()).entrySet()) {
@@ -66,6 +60,14 @@ final class ExportPacker {
             }
             for (Map.Entry<String, Long> r : records.entrySet()) {
                 g.writeNumberField(r.getKey() + "_records", r.getValue());
+            }
+            missing.writeStats(g);
+            if (skippedTables != null && !skippedTables.isEmpty()) {
+                g.writeArrayFieldStart(SKIPPED_TABLES);
+                for (String t : skippedTables) {
+                    g.writeString(t);
+                }
+                g.writeEndArray();
             }
             g.writeEndObject();
         });

@@ -176,21 +176,64 @@ class ShardFilesTest {
     }
 
     @Test
-    void aMessageDeletedAfterPlanningFailsTheShardWithTheCounts() throws Exception {
+    void messagesDeletedOrEditedAfterPlanningAreWrittenAsTheyAreWhenTheShardRuns() throws Exception {
+        // as Zulip deletes a message: its usermessages and attachment links go with it
+        String deleted = "200, 210, 20020";
         try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE saved_m AS SELECT * FROM zerver_message WHERE id = 20020;"
-                    + "CREATE TABLE saved_um AS SELECT * FROM zerver_usermessage WHERE message_id = 20020;"
-                    + "DELETE FROM zerver_usermessage WHERE message_id = 20020; DELETE FROM zerver_message WHERE id = 20020");
+            s.execute("CREATE TABLE saved_m AS SELECT * FROM zerver_message WHERE id IN (" + deleted + ");"
+                    + "CREATE TABLE saved_um AS SELECT * FROM zerver_usermessage WHERE message_id IN (" + deleted + ");"
+                    + "CREATE TABLE saved_am AS SELECT * FROM zerver_attachment_messages WHERE message_id IN (" + deleted + ");"
+                    + "CREATE TABLE saved_content AS SELECT id, content FROM zerver_message WHERE id = 100;"
+                    + "DELETE FROM zerver_attachment_messages WHERE message_id IN (" + deleted + ");"
+                    + "DELETE FROM zerver_usermessage WHERE message_id IN (" + deleted + ");"
+                    + "DELETE FROM zerver_message WHERE id IN (" + deleted + ");"
+                    + "UPDATE zerver_message SET content = 'edited after planning' WHERE id = 100");
         }
         try {
             Path dir = out.resolve("zulip-export-e1");
-            assertThatThrownBy(() -> writeShard(shard(3, dir))).isInstanceOf(TaskAnomaly.class)
-                    .hasMessageContaining("messages-000003").hasMessageContaining("planned 500")
-                    .hasMessageContaining("found 499");
-            assertThat(dir.resolve("messages-000003.json")).doesNotExist();
-            try (var files = Files.list(dir)) {
-                assertThat(files.filter(p -> p.getFileName().toString().contains("tmp"))).isEmpty();
+            MessageShardWriter.Outcome first = writeShard(shard(1, dir));
+            JsonNode file = Json.MAPPER.readTree(dir.resolve("messages-000001.json").toFile());
+            List<JsonNode> messages = list(file.get("zerver_message"));
+            assertThat(messages).hasSize(998).noneMatch(m -> List.of(200L, 210L).contains(m.get("id").asLong()));
+            assertThat(messages).filteredOn(m -> m.get("id").asLong() == 100).singleElement()
+                    .satisfies(m -> assertThat(m.get("content").asText()).isEqualTo("edited after planning"));
+            assertThat(list(file.get("zerver_usermessage"))).noneMatch(u -> List.of(200L, 210L).contains(u.get("message").asLong()));
+            assertThat(first.rows()).containsEntry("zerver_message", 998L)
+                    .containsEntry("zerver_usermessage", (long) file.get("zerver_usermessage").size());
+            assertThat(first.attachments()).isEqualTo(Map.of(1L, List.of(100L))); // attachment 2's only message is gone
+
+            MessageShardWriter.Outcome third = writeShard(shard(3, dir));
+            assertThat(third.rows()).containsEntry("zerver_message", 499L);
+            assertThat(Json.MAPPER.readTree(dir.resolve("messages-000003.json").toFile()).get("zerver_message"))
+                    .hasSize(499).noneMatch(m -> m.get("id").asLong() == 20020);
+        } finally {
+            try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
+                s.execute("INSERT INTO zerver_message SELECT * FROM saved_m;"
+                        + "INSERT INTO zerver_usermessage SELECT * FROM saved_um;"
+                        + "INSERT INTO zerver_attachment_messages SELECT * FROM saved_am;"
+                        + "UPDATE zerver_message m SET content = c.content FROM saved_content c WHERE m.id = c.id;"
+                        + "DROP TABLE saved_m, saved_um, saved_am, saved_content");
             }
+        }
+    }
+
+    @Test
+    void aShardWhoseMessagesWereAllDeletedIsAnEmptyFileReportingNoIds() throws Exception {
+        String shard3 = "id BETWEEN 20010 AND 25000";
+        try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE saved_m AS SELECT * FROM zerver_message WHERE " + shard3 + ";"
+                    + "CREATE TABLE saved_um AS SELECT * FROM zerver_usermessage WHERE message_" + shard3 + ";"
+                    + "DELETE FROM zerver_usermessage WHERE message_" + shard3 + ";"
+                    + "DELETE FROM zerver_message WHERE " + shard3);
+        }
+        try {
+            Path dir = out.resolve("zulip-export-e1");
+            MessageShardWriter.Outcome outcome = writeShard(shard(3, dir));
+            JsonNode file = Json.MAPPER.readTree(dir.resolve("messages-000003.json").toFile());
+            assertThat(file.get("zerver_message")).isEmpty();
+            assertThat(file.get("zerver_usermessage")).isEmpty();
+            assertThat(outcome.rows()).containsEntry("zerver_message", 0L);
+            assertThat(outcome.messageIds()).isEmpty();
         } finally {
             try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
                 s.execute("INSERT INTO zerver_message SELECT * FROM saved_m;"

@@ -20,12 +20,13 @@ import java.util.Map;
  *                     their results carry the same number. 0 in a FAILED-at-planning status.
  * @param tasksDone    distinct tasks reported
  * @param watermark    highest message id in scope
- * @param messages     messages planned
+ * @param messages     messages planned (a live database may change that: the messages written are
+ *                     {@code rows.zerver_message})
  * @param output       the export directory
  * @param tarball      the tarball's path (SUCCEEDED)
  * @param sha256       the tarball's sha256 (SUCCEEDED)
  * @param size         the tarball's size in bytes (SUCCEEDED)
- * @param rows         rows per table so far
+ * @param rows         rows per table actually written so far (final at SUCCEEDED)
  * @param error        the anomaly (FAILED)
  * @param realmExportId the zerver_realmexport row to update, when the export came from one
  * @param updatedAt    epoch milliseconds
@@ -53,6 +54,11 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
                 watermark, messages, output, tarball, sha256, size, rows, error, realmExportId, updatedAt,
                 tables == null || tables.isEmpty() ? null : List.copyOf(tables));
+    }
+
+    /** Messages written so far ({@code rows.zerver_message}), or null before any shard reported. */
+    public Long messagesWritten() {
+        return rows == null ? null : rows.get("zerver_message");
     }
 
     public ExportStatus withState(ExportState newState, String newError) {
