@@ -340,6 +340,43 @@ class ShardFilesTest {
         }
     }
 
+    @Test
+    void aMaterializedScopeSelectsTheSameRowsAndWritesTheSameShardFiles() throws Exception {
+        try (Connection c = db.connection()) {
+            RealmScope derived = RealmScope.resolve(c, db.catalog(), ZulipFixture.REALM, ExportType.FULL, "zulipinternal");
+            RealmScope materialized = derived.materialized(c);
+            assertThat(materialized.shardPredicate("t")).doesNotContain("zerver_subscription");
+            String messages = "SELECT t.id FROM zerver_message t WHERE %s ORDER BY 1";
+            assertThat(longs(c, String.format(messages, materialized.messagePredicate("t"))))
+                    .hasSize(MESSAGES) // every 50th g adds messages of other realms; none is taken
+                    .isEqualTo(longs(c, String.format(messages, derived.messagePredicate("t"))));
+            assertThat(longs(c, "SELECT x.id FROM (" + materialized.exportedUserIds() + ") x(id) ORDER BY 1"))
+                    .isEqualTo(longs(c, "SELECT x.id FROM (" + derived.exportedUserIds() + ") x(id) ORDER BY 1"))
+                    .doesNotContain(1003L); // the mirror dummy
+            assertThat(longs(c, materialized.crossRealmBotIds())).containsExactly(101L, 102L);
+            c.rollback();
+            for (int k = 1; k <= 3; k++) {
+                ExportTask a = shard(k, out.resolve("derived"));
+                ExportTask b = shard(k, out.resolve("materialized"));
+                new MessageShardWriter(db.catalog()).write(c, derived, a, Path.of(a.output()), () -> false);
+                new MessageShardWriter(db.catalog()).write(c, materialized, b, Path.of(b.output()), () -> false);
+                assertThat(Files.readAllBytes(Path.of(b.output(), b.fileName())))
+                        .isEqualTo(Files.readAllBytes(Path.of(a.output(), a.fileName())));
+            }
+            c.rollback();
+        }
+    }
+
+    static List<Long> longs(Connection c, String sql) throws Exception {
+        List<Long> out = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getLong(1));
+            }
+        }
+        return out;
+    }
+
     static List<JsonNode> list(JsonNode array) {
         return StreamSupport.stream(array.spliterator(), false).toList();
     }
