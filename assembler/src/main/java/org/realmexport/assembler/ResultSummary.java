@@ -1,6 +1,7 @@
 package org.realmexport.assembler;
 
 import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.event.TaskResult;
 
 import java.util.ArrayList;
@@ -24,8 +25,12 @@ final class ResultSummary {
     static final String REALM_TASK = "realm";
     static final String REALM_JSON = "realm.json";
 
-    /** One MESSAGES task: its file and the range of message ids it covers. */
-    record Shard(int number, String taskId, String file, long firstId, long lastId, Long messages) {
+    /**
+     * One MESSAGES task: its file, the range of message ids it covers, its rows per table and the
+     * ids it exported ({@link MessageIdSet}, decoded when the shards are taken in order).
+     */
+    record Shard(int number, String taskId, String file, long firstId, long lastId, Long messages,
+                 Map<String, Long> tables, String idSet) {
     }
 
     final SortedMap<String, TaskResult.FileInfo> files = new TreeMap<>();
@@ -74,8 +79,13 @@ final class ResultSummary {
                 throw new ExportAnomaly("task " + r.taskId() + " reports no valid [first, last] message ids: "
                         + r.messageIds());
             }
+            if (r.messageIdSet() == null) {
+                throw new ExportAnomaly("task " + r.taskId() + " reports no message id set (a worker older than"
+                        + " this assembler): request the export again");
+            }
             shards.add(new Shard(number, r.taskId(), file, r.messageIds().get(0), r.messageIds().get(1),
-                    r.rows() == null ? null : r.rows().get("zerver_message")));
+                    r.rows() == null ? null : r.rows().get("zerver_message"),
+                    r.rows() == null ? Map.of() : new TreeMap<>(r.rows()), r.messageIdSet()));
         }
         if (r.clients() != null) {
             clients.addAll(r.clients());

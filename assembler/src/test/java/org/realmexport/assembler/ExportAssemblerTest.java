@@ -22,6 +22,7 @@ import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.topic.Topics;
 import org.realmexport.localstack.EmbeddedStack;
@@ -259,7 +260,7 @@ class ExportAssemblerTest {
         ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
         assertThat(end.state()).isEqualTo(ExportState.FAILED);
         assertThat(end.error()).contains("messages-000002").contains("No space left on device");
-        assertThat(Files.exists(ExportFinalizer.tarballOf(f.worker.exportDir()))).isFalse();
+        assertThat(Files.exists(tarballOf(f.worker.exportDir()))).isFalse();
 
         try (StatusWatcher dlq = new StatusWatcher(stack.kafkaBootstrap(), topics.deadLetters())) {
             long deadline = System.nanoTime() + WAIT.toNanos();
@@ -299,7 +300,7 @@ class ExportAssemblerTest {
             ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
             assertThat(end.state()).isEqualTo(ExportState.FAILED);
             assertThat(end.error()).contains("files/" + pathId).contains("missing");
-            assertThat(Files.exists(ExportFinalizer.tarballOf(f.worker.exportDir()))).isFalse();
+            assertThat(Files.exists(tarballOf(f.worker.exportDir()))).isFalse();
         } finally {
             Files.move(aside, file, StandardCopyOption.ATOMIC_MOVE);
         }
@@ -406,7 +407,7 @@ class ExportAssemblerTest {
                 assertThat(blocked.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
                 halfWay = checksums(dir);
             }
-            assertThat(Files.exists(ExportFinalizer.tarballOf(dir))).isFalse();
+            assertThat(Files.exists(tarballOf(dir))).isFalse();
             assertThat(watcher.history(f.exportId)).noneMatch(s -> s.state().terminal());
 
             try (ExportAssembler second = new ExportAssembler(config(prefix, temp.resolve("state")), meters)) {
@@ -419,8 +420,9 @@ class ExportAssemblerTest {
                 assertThat(after).containsAllEntriesOf(halfWay);
 
                 // and finalizing once more (as a finalizer that died after posting would) gives the same tarball
-                ExportFinalizer again = new ExportFinalizer(db, stack.uploadsDir(), realms.avatarSalt(), TarGzPart.DEFAULT_LEVEL,
-                        FinalizerHooks.NONE);
+                ExportFinalizer again = new ExportFinalizer(db,
+                        new ExportStores(new ExportAssemblerConfig(config(prefix, temp.resolve("state")))),
+                        stack.uploadsDir(), realms.avatarSalt(), TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
                 ExportFinalizer.Finalized redo = again.finalizeExport(end, visitor -> {
                     for (TaskResult r : results) {
                         visitor.accept(r);
@@ -437,9 +439,13 @@ class ExportAssemblerTest {
 
     // ---------------------------------------------------------------- checks
 
+    private static Path tarballOf(Path exportDir) {
+        return exportDir.resolveSibling(exportDir.getFileName() + ".tar.gz");
+    }
+
     /** The tarball holds one top-level directory and exactly the manifest's files; all checksums agree. */
     private static void checkTarballAndManifest(Path dir, ExportStatus end) throws Exception {
-        Path tarball = ExportFinalizer.tarballOf(dir);
+        Path tarball = tarballOf(dir);
         assertThat(end.tarball()).isEqualTo(tarball.toString());
         assertThat(Files.size(tarball)).isEqualTo(end.size());
         assertThat(sha256(tarball)).isEqualTo(end.sha256());

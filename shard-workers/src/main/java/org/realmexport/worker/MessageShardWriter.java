@@ -5,10 +5,12 @@ import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.event.TaskResult;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.realmexport.common.storage.ExportStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -30,7 +32,8 @@ import java.util.function.BooleanSupplier;
 final class MessageShardWriter {
     /** What the shard wrote, for the task result. */
     record Outcome(Map<String, TaskResult.FileInfo> files, Map<String, Long> rows,
-                   Map<Long, List<Long>> attachments, List<Long> clients, List<Long> messageIds) {
+                   Map<Long, List<Long>> attachments, List<Long> clients, List<Long> messageIds,
+                   String messageIdSet) {
     }
 
     private final SchemaCatalog catalog;
@@ -43,7 +46,7 @@ final class MessageShardWriter {
         this.userMessages = ZulipRowWriter.forTable(catalog.require("zerver_usermessage"));
     }
 
-    Outcome write(Connection connection, RealmScope scope, ExportTask task, Path exportDir,
+    Outcome write(Connection connection, RealmScope scope, ExportTask task, ExportStore exportDir,
                   BooleanSupplier cancelled) throws SQLException, IOException, TaskAnomaly {
         String fileName = task.fileName();
         List<Long> ids = new ArrayList<>(Math.min(task.expectedCount(), 10_000));
@@ -86,7 +89,8 @@ final class MessageShardWriter {
             Map<Long, List<Long>> attachments = attachments(connection, ids);
             Map<String, TaskResult.FileInfo> files = Map.of(fileName, file.publish());
             List<Long> range = ids.isEmpty() ? List.of() : List.of(ids.get(0), ids.get(ids.size() - 1));
-            return new Outcome(files, rows, attachments, List.copyOf(clients), range);
+            String idSet = ids.isEmpty() ? null : MessageIdSet.encode(ids.stream().mapToLong(Long::longValue).toArray());
+            return new Outcome(files, rows, attachments, List.copyOf(clients), range, idSet);
         } catch (SQLException e) {
             if (e.getCause() instanceof TaskAnomaly anomaly) {
                 throw anomaly;

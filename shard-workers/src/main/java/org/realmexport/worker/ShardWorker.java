@@ -24,6 +24,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
+import org.realmexport.common.storage.ExportStore;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.event.DeadLetter;
@@ -81,6 +83,7 @@ public final class ShardWorker implements AutoCloseable {
     private SchemaCatalog catalog;
     private RealmConfigWriter configWriter;
     private MessageShardWriter shardWriter;
+    private ExportStores stores;
 
     public ShardWorker(Map<String, ?> config) {
         this.config = new ShardWorkerConfig(config);
@@ -110,6 +113,7 @@ public final class ShardWorker implements AutoCloseable {
             configWriter = new RealmConfigWriter(catalog, config.getString(ShardWorkerConfig.ZULIP_VERSION),
                     migrationStatus == null || migrationStatus.isBlank() ? null : Path.of(migrationStatus));
             shardWriter = new MessageShardWriter(catalog);
+            stores = new ExportStores(config);
             producer = new KafkaProducer<>(producerProperties(), new StringSerializer(), new ByteArraySerializer());
             producer.initTransactions();
             consumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
@@ -268,19 +272,20 @@ public final class ShardWorker implements AutoCloseable {
     }
 
     private TaskResult execute(ExportTask task) throws Exception {
-        Path exportDir = Path.of(task.output());
-        try (Connection connection = database.connection()) {
+        try (ExportStore exportDir = stores.open(task.output());
+             Connection connection = database.connection()) {
             try {
                 RealmScope scope = RealmScope.resolve(connection, catalog, task.realmId(),
                         ExportType.parse(task.type()), config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM));
                 if (task.kind() == ExportTask.Kind.REALM_CONFIG) {
                     RealmConfigWriter.Outcome o = configWriter.write(connection, scope, task, exportDir, () -> !running);
                     return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                            o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, workerId);
+                            o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, null, workerId);
                 }
                 MessageShardWriter.Outcome o = shardWriter.write(connection, scope, task, exportDir, () -> !running);
                 return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                        o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), null, workerId);
+                        o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), o.messageIdSet(), null,
+                        workerId);
             } finally {
                 connection.rollback();
             }
@@ -289,7 +294,7 @@ public final class ShardWorker implements AutoCloseable {
 
     private TaskResult failed(ExportTask task, String error) {
         return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(), Map.of(),
-                Map.of(), Map.of(), Map.of(), List.of(), null, error, workerId);
+                Map.of(), Map.of(), Map.of(), List.of(), null, null, error, workerId);
     }
 
     /** Posts {@code out} and commits {@code record}'s offset in one transaction. */
@@ -367,6 +372,9 @@ public final class ShardWorker implements AutoCloseable {
         }
         if (database != null) {
             database.close();
+        }
+        if (stores != null) {
+            stores.close();
         }
         LOG.info("shard worker {} stopped after {} tasks", workerId, tasksDone.get());
     }

@@ -18,13 +18,16 @@ import java.util.Map;
  * @param scheduledAttachments attachment id to exported scheduled message ids (config task)
  * @param clients     zerver_client ids referenced by this task's rows
  * @param messageIds  {@code [firstId, lastId]} actually exported by a MESSAGES task
+ * @param messageIdSet every message id the MESSAGES task exported ({@link MessageIdSet}), so that
+ *                    the assembler need not read the file back
  * @param error       null on success; otherwise the anomaly that fails the export
  * @param worker      the worker that ran it (for operators; never part of any file)
  */
 public record TaskResult(int v, String exportId, String taskId, int tasksPlanned,
                          Map<String, FileInfo> files, Map<String, Long> rows,
                          Map<Long, List<Long>> attachments, Map<Long, List<Long>> scheduledAttachments,
-                         List<Long> clients, List<Long> messageIds, String error, String worker)
+                         List<Long> clients, List<Long> messageIds, String messageIdSet, String error,
+                         String worker)
         implements Versioned {
 
     /** Size and checksum of one written file. */
