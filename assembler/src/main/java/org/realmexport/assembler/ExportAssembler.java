@@ -98,7 +98,8 @@ public final class ExportAssembler implements AutoCloseable {
             String uploads = config.getString(RealmExportConfig.UPLOADS_DIR);
             stores = new ExportStores(config);
             ExportFinalizer finalizer = new ExportFinalizer(database, stores, uploads == null ? null : Path.of(uploads),
-                    config.avatarSalt(), config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
+                    config.avatarSalt(), config.getBoolean(ExportAssemblerConfig.UPLOADS_ALLOW_MISSING),
+                    config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
             producer = new KafkaProducer<>(producerProperties());
             MeterRegistry meters = metricsRegistry();
             AssemblerMetrics metrics = new AssemblerMetrics(meters);

@@ -50,7 +50,8 @@ public class ExportAssemblerConfig extends RealmExportConfig {
                             + " stores (a late duplicate result within it is recognised and ignored).")
             .define(AVATAR_SALT, Type.PASSWORD, null, Importance.MEDIUM,
                     "Zulip's avatar_salt secret (/etc/zulip/zulip-secrets.conf). Local avatar files are"
-                            + " named by a salted hash of the user id, so without it no avatar is found.")
+                            + " named by a salted hash of the user id: without it, an export of a realm with"
+                            + " uploaded avatars fails (unless uploads.allow.missing).")
             .define(STATESTORE_CACHE_MAX_BYTES, Type.LONG, 0L, Range.atLeast(0), Importance.LOW,
                     "Kafka Streams record cache. The assembler's stores write through (each task result is"
                             + " written once), so the default 0 only saves a copy.")

@@ -2,6 +2,7 @@ package org.realmexport.assembler;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.archive.PackedFile;
+import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
@@ -12,6 +13,9 @@ import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.storage.StoredFile;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,6 +53,7 @@ import java.util.TreeMap;
  * ({@link ExportedMessages}), and the records of one file category. Rows are streamed, never held.
  */
 final class ExportFinalizer {
+    private static final Logger LOG = LoggerFactory.getLogger(ExportFinalizer.class);
     private static final String MESSAGE_TABLE = "zerver_message";
     private static final long CHECK_EVERY = 10_000;
 
@@ -82,15 +87,18 @@ final class ExportFinalizer {
     private final ExportStores stores;
     private final Path uploadsDir;
     private final String avatarSalt;
+    private final boolean allowMissingFiles;
     private final int gzipLevel;
     private final FinalizerHooks hooks;
 
-    ExportFinalizer(Database database, ExportStores stores, Path uploadsDir, String avatarSalt, int gzipLevel,
+    ExportFinalizer(Database database, ExportStores stores, Path uploadsDir, String avatarSalt,
+                    boolean allowMissingFiles, int gzipLevel,
                     FinalizerHooks hooks) {
         this.database = database;
         this.stores = stores;
         this.uploadsDir = uploadsDir;
         this.avatarSalt = avatarSalt;
+        this.allowMissingFiles = allowMissingFiles;
         this.gzipLevel = gzipLevel;
         this.hooks = hooks;
     }
@@ -150,11 +158,17 @@ final class ExportFinalizer {
             rows.put(AttachmentExporter.TABLE, (long) attachments.attachments().size());
             steps.done("attachments");
 
-            Map<String, Long> records = new MediaExporter(connection, catalog, uploadsDir, avatarSalt, out, realmId)
-                    .exportAll(attachments.attachments());
+            MediaExporter media = new MediaExporter(connection, catalog, uploadsDir, avatarSalt, out, realmId);
+            Map<String, Long> records = media.exportAll(attachments.attachments());
             connection.rollback(); // read-only: end the snapshot
             steps.done("media files");
-            ExportPacker.writeStats(out, tables, records);
+            MissingFiles missing = media.missing();
+            missing.check(allowMissingFiles);
+            if (!missing.isEmpty()) {
+                LOG.warn("export {}: {}; exported without them ({}=true), all listed under {} in stats.json",
+                        exportId, missing.summary(), RealmExportConfig.UPLOADS_ALLOW_MISSING, MissingFiles.STATS_KEY);
+            }
+            ExportPacker.writeStats(out, tables, records, missing);
         }
         ExportPacker.writeManifest(out);
         ExportPacker.warnAboutStrays(out);
@@ -177,7 +191,7 @@ final class ExportFinalizer {
             checkInterrupted();
             long[] sorted;
             try {
-                sorted = MessageIdSet.decode(shard.firstId(), shard.idSet());
+                sorted = shard.empty() ? new long[0] : MessageIdSet.decode(shard.firstId(), shard.idSet());
             } catch (IllegalArgumentException e) {
                 throw new ExportAnomaly("task " + shard.taskId() + " reports an unreadable message id set: "
                         + e.getMessage());

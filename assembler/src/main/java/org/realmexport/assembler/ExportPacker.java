@@ -27,9 +27,11 @@ final class ExportPacker {
 
     /**
      * stats.json as Zulip writes it: {@code {file stem: {table: rows}}} for every JSON file with
-     * tables, sorted by file name, then the number of records of each file category.
+     * tables, sorted by file name, then the number of records of each file category, then the
+     * referenced files that were missing (only when the operator allowed them).
      */
-    static void writeStats(ExportOutput out, SortedMap<String, Map<String, Long>> tables, Map<String, Long> records)
+    static void writeStats(ExportOutput out, SortedMap<String, Map<String, Long>> tables, Map<String, Long> records,
+                           MissingFiles missing)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         out.writeJson(STATS, g -> {
             g.writeStartObject();
@@ -43,6 +45,7 @@ final class ExportPacker {
             for (Map.Entry<String, Long> r : records.entrySet()) {
                 g.writeNumberField(r.getKey() + "_records", r.getValue());
             }
+            missing.writeStats(g);
             g.writeEndObject();
         });
     }

@@ -1,12 +1,11 @@
 package org.realmexport.assembler;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.storage.StoredFile;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -43,10 +42,13 @@ import java.util.TreeMap;
  * </pre>
  * Records are sorted by path, as Zulip writes them. One category's records are in memory at a
  * time: bounded by the realm's attachments, users, emoji.
+ *
+ * <p>A file the realm refers to but that is not there (an attachment's upload, the avatar of a
+ * user whose avatar_source is 'U', an emoji's image, an uploaded realm icon or logo) is collected
+ * in {@link MissingFiles}; the caller decides whether that fails the export.
  */
 final class MediaExporter {
     static final List<String> CATEGORIES = List.of("avatars", "uploads", "emoji", "realm_icons");
-    private static final Logger LOG = LoggerFactory.getLogger(MediaExporter.class);
 
     private final Connection connection;
     private final SchemaCatalog catalog;
@@ -54,6 +56,7 @@ final class MediaExporter {
     private final String avatarSalt;
     private final ExportOutput out;
     private final long realmId;
+    private final MissingFiles missing = new MissingFiles();
 
     MediaExporter(Connection connection, SchemaCatalog catalog, Path uploadsDir, String avatarSalt,
                   ExportOutput out, long realmId) {
@@ -76,20 +79,32 @@ final class MediaExporter {
         return counts;
     }
 
+    /** The referenced files that were not found, after {@link #exportAll}. */
+    MissingFiles missing() {
+        return missing;
+    }
+
+    /** Notes why nothing could be found when the uploads directory is not configured. */
+    private boolean noUploadsDir() {
+        if (uploadsDir == null) {
+            missing.cause(RealmExportConfig.UPLOADS_DIR + " is not set: set it to Zulip's LOCAL_UPLOADS_DIR");
+            return true;
+        }
+        return false;
+    }
+
     long uploads(List<AttachmentExporter.Exported> attachments)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         List<Map<String, Object>> records = new ArrayList<>();
-        if (!attachments.isEmpty() && uploadsDir == null) {
-            throw new ExportAnomaly("uploads.dir is not set, but " + attachments.size()
-                    + " exported attachments need their files (set it to Zulip's LOCAL_UPLOADS_DIR)");
-        }
+        boolean noDir = !attachments.isEmpty() && noUploadsDir();
         Map<Long, String> emails = emails(attachments.stream().map(AttachmentExporter.Exported::ownerId).toList());
         for (AttachmentExporter.Exported a : attachments) {
             checkInterrupted();
-            Path source = uploadsDir.resolve("files").resolve(a.pathId());
-            if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
-                throw new ExportAnomaly("the file of attachment " + a.id() + " is missing: files/" + a.pathId()
-                        + " is not in the uploads directory " + uploadsDir);
+            Path source = noDir ? null : uploadsDir.resolve("files").resolve(a.pathId());
+            if (source == null || !Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
+                missing.add(new MissingFiles.Missing("uploads", "files/" + a.pathId(), "attachment_id", a.id(),
+                        "attachment " + a.id()));
+                continue;
             }
             Copied copied = copy(source, "uploads/" + a.pathId());
             Map<String, Object> record = new LinkedHashMap<>();
@@ -124,25 +139,32 @@ final class MediaExporter {
         String version = users.hasColumn("avatar_version") ? "avatar_version" : "1";
         String sql = "SELECT id, email, avatar_source, " + version + " FROM zerver_userprofile"
                 + " WHERE realm_id = ? ORDER BY id";
-        int uploaded = 0;
-        int found = 0;
         try (PreparedStatement ps = ZulipRowWriter.prepare(connection, sql, List.of(realmId));
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 if ("G".equals(rs.getString(3))) {
                     continue; // Gravatar: no file
                 }
-                uploaded++;
                 long userId = rs.getLong(1);
                 int avatarVersion = rs.getInt(4);
-                List<String> names = new ArrayList<>();
-                if (avatarSalt != null) {
-                    for (String stem : avatarStems(userId, avatarVersion, avatarSalt)) {
-                        names.addAll(byStem.getOrDefault(stem, List.of()));
-                    }
+                String owner = "the avatar of user " + userId + " (" + rs.getString(2) + ")";
+                noUploadsDir();
+                if (avatarSalt == null) {
+                    missing.cause(ExportAssemblerConfig.AVATAR_SALT + " is not set, and avatar files are named by it:"
+                            + " set it to Zulip's avatar_salt secret (/etc/zulip/zulip-secrets.conf)");
+                    missing.add(new MissingFiles.Missing("avatars", null, "user_profile_id", userId, owner));
+                    continue;
                 }
-                if (!names.isEmpty()) {
-                    found++;
+                List<String> stems = avatarStems(userId, avatarVersion, avatarSalt);
+                List<String> names = new ArrayList<>();
+                for (String stem : stems) {
+                    names.addAll(byStem.getOrDefault(stem, List.of()));
+                }
+                if (names.isEmpty()) {
+                    // Zulip serves <hash>.png; the .original beside it is optional
+                    missing.add(new MissingFiles.Missing("avatars", "avatars/" + realmId + "/" + stems.get(0) + ".png",
+                            "user_profile_id", userId, owner));
+                    continue;
                 }
                 names.sort(Comparator.naturalOrder());
                 for (String name : names) {
@@ -162,11 +184,6 @@ final class MediaExporter {
                     records.add(record);
                 }
             }
-        }
-        if (uploaded > found) {
-            LOG.warn("export {}: {} of {} users with an uploaded avatar have no avatar file under {}{}",
-                    out.exportId(), uploaded - found, uploaded, realmAvatars,
-                    avatarSalt == null ? " (avatar.salt is not set: set it to Zulip's avatar_salt secret)" : "");
         }
         return writeRecords("avatars", records);
     }
@@ -205,20 +222,17 @@ final class MediaExporter {
                     if (fileName == null) {
                         continue; // an emoji without an image (never uploaded)
                     }
-                    SafePaths.fileName(fileName, "file_name of realm emoji " + rs.getLong(1));
-                    if (uploadsDir == null) {
-                        throw new ExportAnomaly("uploads.dir is not set, but realm emoji " + rs.getLong(1)
-                                + " needs its image (set it to Zulip's LOCAL_UPLOADS_DIR)");
-                    }
+                    long emojiId = rs.getLong(1);
+                    SafePaths.fileName(fileName, "file_name of realm emoji " + emojiId);
+                    boolean noDir = noUploadsDir();
                     String path = realmId + "/emoji/images/" + fileName;
                     Long author = rs.getObject(4) == null ? null : rs.getLong(4);
                     for (String p : List.of(path, path + ".original")) {
-                        Path source = uploadsDir.resolve("avatars").resolve(p);
-                        if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
+                        Path source = noDir ? null : uploadsDir.resolve("avatars").resolve(p);
+                        if (source == null || !Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
                             if (p.equals(path)) {
-                                throw new ExportAnomaly("the image of realm emoji " + rs.getLong(1) + " ("
-                                        + rs.getString(2) + ") is missing: avatars/" + path
-                                        + " is not in the uploads directory " + uploadsDir);
+                                missing.add(new MissingFiles.Missing("emoji", "avatars/" + path, "realm_emoji_id",
+                                        emojiId, "the image of realm emoji " + emojiId + " (" + rs.getString(2) + ")"));
                             }
                             continue; // .original exists only for emoji uploaded by recent versions
                         }
@@ -242,6 +256,14 @@ final class MediaExporter {
     long realmIcons() throws IOException, SQLException, ExportAnomaly, InterruptedException {
         List<Map<String, Object>> records = new ArrayList<>();
         Path icons = uploadsDir == null ? null : uploadsDir.resolve("avatars").resolve(realmId + "/realm");
+        for (String name : uploadedRealmImages()) {
+            String file = name + ".png";
+            if (icons == null || !Files.isRegularFile(icons.resolve(file), LinkOption.NOFOLLOW_LINKS)) {
+                noUploadsDir();
+                missing.add(new MissingFiles.Missing("realm_icons", "avatars/" + realmId + "/realm/" + file,
+                        "realm_id", realmId, "the uploaded " + name.replace('_', ' ') + " of the realm"));
+            }
+        }
         if (icons != null && Files.isDirectory(icons)) {
             for (Path f : list(icons)) {
                 checkInterrupted();
@@ -255,6 +277,28 @@ final class MediaExporter {
             }
         }
         return writeRecords("realm_icons", records);
+    }
+
+    /**
+     * The realm's images its row says were uploaded (source 'U'): icon, logo, night_logo, each
+     * served by Zulip as {@code <realm_id>/realm/<name>.png}.
+     */
+    private List<String> uploadedRealmImages() throws SQLException {
+        SchemaCatalog.Table realm = catalog.require("zerver_realm");
+        List<String> names = new ArrayList<>();
+        for (String name : List.of("icon", "logo", "night_logo")) {
+            if (!realm.hasColumn(name + "_source")) {
+                continue;
+            }
+            try (PreparedStatement ps = ZulipRowWriter.prepare(connection,
+                    "SELECT " + name + "_source FROM zerver_realm WHERE id = ?", List.of(realmId));
+                 ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && "U".equals(rs.getString(1))) {
+                    names.add(name);
+                }
+            }
+        }
+        return names;
     }
 
     private record Copied(long size, String lastModified) {

@@ -26,11 +26,16 @@ final class ResultSummary {
     static final String REALM_JSON = "realm.json";
 
     /**
-     * One MESSAGES task: its file, the range of message ids it covers, its rows per table and the
-     * ids it exported ({@link MessageIdSet}, decoded when the shards are taken in order).
+     * One MESSAGES task: its file, the range of message ids it holds, its rows per table and the
+     * ids it exported ({@link MessageIdSet}, decoded when the shards are taken in order). A shard
+     * whose messages were all deleted after planning holds none: its file is still written (the
+     * importer stops at the first missing number), and its range is empty ({@code firstId > lastId}).
      */
     record Shard(int number, String taskId, String file, long firstId, long lastId, Long messages,
                  Map<String, Long> tables, String idSet) {
+        boolean empty() {
+            return firstId > lastId;
+        }
     }
 
     final SortedMap<String, TaskResult.FileInfo> files = new TreeMap<>();
@@ -75,17 +80,20 @@ final class ResultSummary {
             if (!file.equals(r.taskId() + ".json") || r.files() == null || !r.files().containsKey(file)) {
                 throw new ExportAnomaly("task " + r.taskId() + " does not report its file " + file);
             }
-            if (r.messageIds() == null || r.messageIds().size() != 2 || r.messageIds().get(0) > r.messageIds().get(1)) {
-                throw new ExportAnomaly("task " + r.taskId() + " reports no valid [first, last] message ids: "
-                        + r.messageIds());
-            }
-            if (r.messageIdSet() == null) {
+            Long messages = r.rows() == null ? null : r.rows().get("zerver_message");
+            List<Long> range = r.messageIds();
+            Map<String, Long> tables = r.rows() == null ? Map.of() : new TreeMap<>(r.rows());
+            if (range != null && range.isEmpty() && messages != null && messages == 0) {
+                shards.add(new Shard(number, r.taskId(), file, Long.MAX_VALUE, Long.MIN_VALUE, 0L, tables, null));
+            } else if (range == null || range.size() != 2 || range.get(0) > range.get(1)) {
+                throw new ExportAnomaly("task " + r.taskId() + " reports no valid [first, last] message ids: " + range);
+            } else if (r.messageIdSet() == null) {
                 throw new ExportAnomaly("task " + r.taskId() + " reports no message id set (a worker older than"
                         + " this assembler): request the export again");
+            } else {
+                shards.add(new Shard(number, r.taskId(), file, range.get(0), range.get(1), messages, tables,
+                        r.messageIdSet()));
             }
-            shards.add(new Shard(number, r.taskId(), file, r.messageIds().get(0), r.messageIds().get(1),
-                    r.rows() == null ? null : r.rows().get("zerver_message"),
-                    r.rows() == null ? Map.of() : new TreeMap<>(r.rows()), r.messageIdSet()));
         }
         if (r.clients() != null) {
             clients.addAll(r.clients());
@@ -106,16 +114,21 @@ final class ResultSummary {
             throw new ExportAnomaly("no result of the realm task reports realm.json");
         }
         shards.sort((a, b) -> Integer.compare(a.number(), b.number()));
+        Shard previous = null; // the last one holding messages
         for (int i = 0; i < shards.size(); i++) {
             Shard s = shards.get(i);
             if (s.number() != i + 1) {
                 throw new ExportAnomaly("messages-" + String.format("%06d", i + 1)
                         + ".json is missing (the importer stops at the first missing number)");
             }
-            if (i > 0 && s.firstId() <= shards.get(i - 1).lastId()) {
-                throw new ExportAnomaly(s.file() + " starts at message " + s.firstId() + ", not after "
-                        + shards.get(i - 1).file() + " (ends at " + shards.get(i - 1).lastId() + ")");
+            if (s.empty()) {
+                continue;
             }
+            if (previous != null && s.firstId() <= previous.lastId()) {
+                throw new ExportAnomaly(s.file() + " starts at message " + s.firstId() + ", not after "
+                        + previous.file() + " (ends at " + previous.lastId() + ")");
+            }
+            previous = s;
         }
         sortUnique(attachmentMessages);
         sortUnique(attachmentScheduled);

@@ -25,6 +25,7 @@ import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.topic.Topics;
+import org.realmexport.common.verify.ExportVerifier;
 import org.realmexport.localstack.EmbeddedStack;
 import org.realmexport.localstack.generator.GeneratedRealms;
 import org.realmexport.localstack.generator.GeneratorOptions;
@@ -59,6 +60,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The assembler on the embedded stack (real Kafka, real PostgreSQL with the generator's realm,
@@ -307,6 +309,55 @@ class ExportAssemblerTest {
     }
 
     @Test
+    void uploadedAvatarsWithoutTheSaltFailTheExportNamingThemUnlessAllowed(@TempDir Path temp) throws Exception {
+        List<Long> uploaders = new ArrayList<>();
+        try (Connection c = writable(); PreparedStatement ps = c.prepareStatement(
+                "SELECT id FROM zerver_userprofile WHERE realm_id = ? AND avatar_source <> 'G' ORDER BY id")) {
+            ps.setLong(1, realms.primary().realmId());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    uploaders.add(rs.getLong(1));
+                }
+            }
+        }
+        assertThat(uploaders).as("the generator gives some users an uploaded avatar").hasSizeGreaterThan(1);
+
+        // no salt: the export fails, naming the first users whose avatar files cannot be found
+        Fixture failing = new Fixture(temp.resolve("no-salt"));
+        ExportFinalizer strict = new ExportFinalizer(db, localStores(), stack.uploadsDir(), null, false,
+                TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+        List<TaskResult> results = failing.allTasks();
+        assertThatThrownBy(() -> strict.finalizeExport(failing.worker.planned(results.size(), 0), each(results)))
+                .isInstanceOf(ExportAnomaly.class)
+                .hasMessageContaining(uploaders.size() + " files the export refers to are missing")
+                .hasMessageContaining("the avatar of user " + uploaders.get(0) + " (")
+                .hasMessageContaining("the avatar of user " + uploaders.get(1) + " (")
+                .hasMessageContaining("avatar.salt is not set")
+                .hasMessageContaining("uploads.allow.missing=true");
+        assertThat(Files.exists(tarballOf(failing.worker.exportDir()))).isFalse();
+
+        // allowed: the export is made without them, stats.json lists every one, verify reports them
+        Fixture allowed = new Fixture(temp.resolve("allowed"));
+        ExportFinalizer lenient = new ExportFinalizer(db, localStores(), stack.uploadsDir(), null, true,
+                TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+        List<TaskResult> allowedResults = allowed.allTasks();
+        ExportFinalizer.Finalized done = lenient.finalizeExport(allowed.worker.planned(allowedResults.size(), 0),
+                each(allowedResults));
+        JsonNode stats = Json.MAPPER.readTree(allowed.worker.exportDir().resolve("stats.json").toFile());
+        assertThat(stats.get("avatars_records").asLong()).isZero();
+        List<Long> listed = new ArrayList<>();
+        for (JsonNode m : stats.get("missing_files")) {
+            assertThat(m.get("category").asText()).isEqualTo("avatars");
+            listed.add(m.get("user_profile_id").asLong());
+        }
+        assertThat(listed).isEqualTo(uploaders);
+        // (the simulated worker's realm.json is a sketch, so only stats.json's lines are of interest here)
+        List<String> problems = new ExportVerifier(temp.resolve("verify")).verify(Path.of(done.tarball())).problems();
+        assertThat(problems).filteredOn(p -> p.startsWith("stats.json")).singleElement().asString()
+                .contains("stats.json").contains(uploaders.size() + " files").contains("user_profile_id " + uploaders.get(0));
+    }
+
+    @Test
     void aStoredPathWithDotDotFailsTheExportNamingIt() throws Exception {
         Fixture f = new Fixture(shared.resolve("out-traversal"));
         List<long[]> shards = f.shards(exportedMessages(m -> true));
@@ -422,7 +473,7 @@ class ExportAssemblerTest {
                 // and finalizing once more (as a finalizer that died after posting would) gives the same tarball
                 ExportFinalizer again = new ExportFinalizer(db,
                         new ExportStores(new ExportAssemblerConfig(config(prefix, temp.resolve("state")))),
-                        stack.uploadsDir(), realms.avatarSalt(), TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+                        stack.uploadsDir(), realms.avatarSalt(), false, TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
                 ExportFinalizer.Finalized redo = again.finalizeExport(end, visitor -> {
                     for (TaskResult r : results) {
                         visitor.accept(r);
@@ -438,6 +489,11 @@ class ExportAssemblerTest {
     }
 
     // ---------------------------------------------------------------- checks
+
+    /** Stores for exports on local disk only (no S3 settings). */
+    private static ExportStores localStores() {
+        return new ExportStores(new ExportAssemblerConfig(Map.of()));
+    }
 
     private static Path tarballOf(Path exportDir) {
         return exportDir.resolveSibling(exportDir.getFileName() + ".tar.gz");
@@ -624,6 +680,18 @@ class ExportAssemblerTest {
             worker = new SimulatedWorker(db, outputRoot, exportId, realmId);
         }
 
+        /** The realm task and one task per shard of all the realm's messages, as workers report them. */
+        List<TaskResult> allTasks() throws Exception {
+            List<long[]> shards = shards(exportedMessages(m -> true));
+            int planned = shards.size() + 1;
+            List<TaskResult> results = new ArrayList<>();
+            results.add(worker.realmTask(planned));
+            for (int i = 0; i < shards.size(); i++) {
+                results.add(worker.shardTask(i + 1, shards.get(i), planned, false));
+            }
+            return results;
+        }
+
         /** Cuts the exported ids into shards of 1000, as the producer does. */
         List<long[]> shards(List<Long> exported) {
             List<long[]> shards = new ArrayList<>();
@@ -633,6 +701,14 @@ class ExportAssemblerTest {
             }
             return shards;
         }
+    }
+
+    private static ExportFinalizer.TaskResults each(List<TaskResult> results) {
+        return visitor -> {
+            for (TaskResult r : results) {
+                visitor.accept(r);
+            }
+        };
     }
 
     private static List<Long> realmMessageIds() throws Exception {

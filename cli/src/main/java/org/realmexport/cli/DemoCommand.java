@@ -202,7 +202,8 @@ class DemoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "tarball:     %s (%,d bytes, sha256 %s)%n", status.tarball(),
                 status.size() == null ? 0 : status.size(), status.sha256());
         out.printf(Locale.ROOT, "export time: %.2f s (%,.0f messages/s); demo total %.1f s%n", exportSeconds,
-                status.messages() / Math.max(exportSeconds, 1e-3), totalSeconds);
+                (status.messagesWritten() != null ? status.messagesWritten() : status.messages())
+                        / Math.max(exportSeconds, 1e-3), totalSeconds);
         out.flush();
     }
 

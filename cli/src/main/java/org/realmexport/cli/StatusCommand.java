@@ -194,7 +194,9 @@ class StatusCommand implements Callable<Integer> {
         String result = s.state() == ExportState.FAILED ? "error: " + s.error()
                 : s.tarball() != null ? s.tarball() : "-";
         return String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9d  %s", s.exportId(), realm(s),
-                s.type(), s.state(), s.tasksDone() + "/" + s.tasksPlanned(), s.messages(), result);
+                s.type(), s.state(), s.tasksDone() + "/" + s.tasksPlanned(),
+                s.state() == ExportState.SUCCEEDED && s.messagesWritten() != null ? s.messagesWritten() : s.messages(),
+                result);
     }
 
     private static String realm(ExportStatus s) {
@@ -213,7 +215,14 @@ class StatusCommand implements Callable<Integer> {
         out.printf("type       %s%n", s.type());
         out.printf("state      %s%n", s.state());
         out.printf("tasks      %d/%d done%n", s.tasksDone(), s.tasksPlanned());
-        out.printf("messages   %d (watermark: message id %d)%n", s.messages(), s.watermark());
+        Long written = s.messagesWritten();
+        if (written == null) {
+            out.printf("messages   %d planned (watermark: message id %d)%n", s.messages(), s.watermark());
+        } else {
+            // the database is live: messages deleted after planning are not written
+            out.printf("messages   %d written of %d planned (watermark: message id %d)%n", written, s.messages(),
+                    s.watermark());
+        }
         if (s.output() != null) {
             out.printf("output     %s%n", ExportStores.display(s.output()));
         }

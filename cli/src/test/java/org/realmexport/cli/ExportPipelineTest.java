@@ -163,6 +163,184 @@ class ExportPipelineTest {
     }
 
     @Test
+    void messagesDeletedAndEditedAfterPlanningAreExportedAsTheyAreWhenTheirShardRuns() throws Exception {
+        long realm = realms.primary().realmId();
+        List<Long> all = ids("SELECT id FROM zerver_message WHERE realm_id = " + realm + " ORDER BY id");
+        // attachments used by one message only (dropped with it), messages with reactions, and the rest spread out
+        List<Long> withOwnAttachment = ids("SELECT min(l.message_id) FROM zerver_attachment_messages l"
+                + " JOIN zerver_message m ON m.id = l.message_id WHERE m.realm_id = " + realm
+                + " AND NOT EXISTS (SELECT 1 FROM zerver_attachment_scheduled_messages s WHERE s.attachment_id = l.attachment_id)"
+                + " GROUP BY l.attachment_id HAVING count(*) = 1 ORDER BY 1 LIMIT 5");
+        List<Long> withReactions = ids("SELECT DISTINCT r.message_id FROM zerver_reaction r JOIN zerver_message m"
+                + " ON m.id = r.message_id WHERE m.realm_id = " + realm + " ORDER BY 1 LIMIT 5");
+        // (not a scheduled message's delivered message: deleting one would take the scheduled message along)
+        TreeSet<Long> delivered = new TreeSet<>(ids("SELECT delivered_message_id FROM zerver_scheduledmessage"
+                + " WHERE delivered_message_id IS NOT NULL"));
+        withOwnAttachment.removeAll(delivered);
+        withReactions.removeAll(delivered);
+        TreeSet<Long> deleted = new TreeSet<>(withOwnAttachment);
+        deleted.addAll(withReactions);
+        for (int i = 0; deleted.size() < 25; i++) {
+            long id = all.get((int) ((i * 131L) % all.size()));
+            if (!delivered.contains(id)) {
+                deleted.add(id);
+            }
+        }
+        TreeSet<Long> edited = new TreeSet<>();
+        for (int i = 0; edited.size() < 10; i++) {
+            long id = all.get((int) ((37 + i * 307L) % all.size()));
+            if (!deleted.contains(id)) {
+                edited.add(id);
+            }
+        }
+        assertThat(withOwnAttachment).isNotEmpty();
+        assertThat(withReactions).isNotEmpty();
+        long otherStream = ids("SELECT r.id FROM zerver_recipient r JOIN zerver_stream s ON s.id = r.type_id"
+                + " WHERE r.type = 2 AND s.realm_id = " + realm + " ORDER BY r.id DESC LIMIT 1").get(0);
+        long movedToStream = edited.last();
+        List<Long> deletedAttachments = ids("SELECT attachment_id FROM zerver_attachment_messages WHERE message_id IN ("
+                + join(withOwnAttachment) + ")");
+        List<Long> deletedReactions = ids("SELECT id FROM zerver_reaction WHERE message_id IN (" + join(deleted) + ")");
+
+        LiveChanges changes = new LiveChanges(deleted, edited);
+        try (Deployment d = Deployment.withWorkersHeldBack()) {
+            String requestId = ExportId.newRequestId();
+            d.post(requestId, primaryRealm(), "full");
+            String exportId = ExportId.forRequest(requestId);
+            ExportStatus planned = d.awaitPlanned(exportId);
+            assertThat(planned.state()).as("error: %s", planned.error()).isEqualTo(ExportState.PLANNED);
+            assertThat(planned.messages()).isEqualTo(all.size());
+            assertThat(planned.tasksPlanned()).as("several shards").isGreaterThanOrEqualTo(4);
+
+            changes.apply(otherStream, movedToStream);
+            d.startWorkers();
+            ExportStatus end = d.await(exportId);
+
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            assertThat(new ExportVerifier(work.resolve("v-live")).verify(Path.of(end.tarball())).problems()).isEmpty();
+            Path dir = d.exportDir(end);
+
+            List<Long> exported = new ArrayList<>();
+            List<Long> exportedUserMessages = new ArrayList<>();
+            Map<Long, JsonNode> editedRows = new HashMap<>();
+            for (Path file : messageFiles(dir)) {
+                JsonNode json = Json.MAPPER.readTree(file.toFile());
+                json.get("zerver_message").forEach(m -> {
+                    exported.add(m.get("id").asLong());
+                    if (edited.contains(m.get("id").asLong())) {
+                        editedRows.put(m.get("id").asLong(), m);
+                    }
+                });
+                json.get("zerver_usermessage").forEach(um -> {
+                    exportedUserMessages.add(um.get("id").asLong());
+                    assertThat(deleted).doesNotContain(um.get("message").asLong());
+                });
+            }
+            assertThat(exported).hasSize(all.size() - 25).doesNotContainAnyElementsOf(deleted)
+                    .isEqualTo(ids("SELECT id FROM zerver_message WHERE realm_id = " + realm + " ORDER BY id"));
+            assertThat(editedRows).hasSize(10);
+            editedRows.forEach((id, m) -> {
+                assertThat(m.get("content").asText()).isEqualTo("edited while exporting " + id);
+                if (id == movedToStream) {
+                    assertThat(m.get("recipient").asLong()).isEqualTo(otherStream);
+                    assertThat(m.get("subject").asText()).isEqualTo("moved while exporting");
+                }
+            });
+
+            JsonNode realmJson = Json.MAPPER.readTree(dir.resolve("realm.json").toFile());
+            assertThat(idsOf(realmJson.get("zerver_reaction"))).doesNotContainAnyElementsOf(deletedReactions);
+            JsonNode attachments = Json.MAPPER.readTree(dir.resolve("attachment.json").toFile()).get("zerver_attachment");
+            assertThat(idsOf(attachments)).doesNotContainAnyElementsOf(deletedAttachments);
+            for (JsonNode a : attachments) {
+                a.get("messages").forEach(m -> assertThat(deleted).doesNotContain(m.asLong()));
+            }
+
+            // stats.json and the status count what was written
+            JsonNode stats = Json.MAPPER.readTree(dir.resolve("stats.json").toFile());
+            long statsMessages = 0;
+            long statsUserMessages = 0;
+            for (Path file : messageFiles(dir)) {
+                String stem = file.getFileName().toString().replace(".json", "");
+                statsMessages += stats.get(stem).get("zerver_message").asLong();
+                statsUserMessages += stats.get(stem).get("zerver_usermessage").asLong();
+            }
+            assertThat(statsMessages).isEqualTo(exported.size());
+            assertThat(statsUserMessages).isEqualTo(exportedUserMessages.size());
+            assertThat(end.messages()).isEqualTo(all.size());
+            assertThat(end.messagesWritten()).isEqualTo(exported.size());
+            assertThat(end.rows()).containsEntry("zerver_usermessage", (long) exportedUserMessages.size());
+            java.io.StringWriter detail = new java.io.StringWriter();
+            StatusCommand.printDetail(new java.io.PrintWriter(detail), end, List.of(), d.topics);
+            assertThat(detail.toString()).contains("messages   " + exported.size() + " written of " + all.size() + " planned");
+        } finally {
+            changes.undo();
+        }
+    }
+
+    /**
+     * Deletes messages as Zulip does (with every row referencing them: usermessages, reactions,
+     * attachment links ...) and edits others, keeping the originals to put them back, so that the
+     * other tests see the generated database.
+     */
+    private static final class LiveChanges {
+        private final TreeSet<Long> deleted;
+        private final TreeSet<Long> edited;
+        private final List<String> undo = new ArrayList<>();
+
+        LiveChanges(TreeSet<Long> deleted, TreeSet<Long> edited) {
+            this.deleted = deleted;
+            this.edited = edited;
+        }
+
+        void apply(long otherStream, long movedToStream) throws Exception {
+            String ids = join(deleted);
+            List<String[]> references = new ArrayList<>();
+            try (Connection c = DriverManager.getConnection(stack.jdbcUrl()); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c"
+                         + " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+                         + " WHERE c.contype = 'f' AND c.confrelid = 'zerver_message'::regclass ORDER BY 1, 2")) {
+                while (rs.next()) {
+                    references.add(new String[] {rs.getString(1), rs.getString(2)});
+                }
+            }
+            update("CREATE TABLE live_saved_message AS SELECT * FROM zerver_message WHERE id IN (" + ids + ")");
+            undo.add("INSERT INTO zerver_message SELECT * FROM live_saved_message");
+            for (int i = 0; i < references.size(); i++) {
+                String table = references.get(i)[0];
+                String column = references.get(i)[1];
+                update("CREATE TABLE live_saved_" + i + " AS SELECT * FROM " + table + " WHERE " + column + " IN (" + ids + ")");
+                update("DELETE FROM " + table + " WHERE " + column + " IN (" + ids + ")");
+                undo.add("INSERT INTO " + table + " SELECT * FROM live_saved_" + i);
+            }
+            update("DELETE FROM zerver_message WHERE id IN (" + ids + ")");
+            update("CREATE TABLE live_saved_edits AS SELECT id, content, rendered_content, subject, recipient_id,"
+                    + " last_edit_time FROM zerver_message WHERE id IN (" + join(edited) + ")");
+            undo.add("UPDATE zerver_message m SET content = e.content, rendered_content = e.rendered_content,"
+                    + " subject = e.subject, recipient_id = e.recipient_id, last_edit_time = e.last_edit_time"
+                    + " FROM live_saved_edits e WHERE m.id = e.id");
+            update("UPDATE zerver_message SET content = 'edited while exporting ' || id,"
+                    + " rendered_content = '<p>edited while exporting ' || id || '</p>', last_edit_time = now()"
+                    + " WHERE id IN (" + join(edited) + ")");
+            update("UPDATE zerver_message SET recipient_id = " + otherStream + ", subject = 'moved while exporting'"
+                    + " WHERE id = " + movedToStream);
+        }
+
+        void undo() throws Exception {
+            for (String sql : undo) {
+                update(sql);
+            }
+            update("DROP TABLE IF EXISTS live_saved_message, live_saved_edits");
+            for (int i = 0; i < undo.size(); i++) {
+                update("DROP TABLE IF EXISTS live_saved_" + i);
+            }
+        }
+    }
+
+    private static String join(java.util.Collection<Long> ids) {
+        return ids.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    @Test
     void twoExportsOfTheSameDatabaseHaveIdenticalManifests() throws Exception {
         Map<String, JsonNode> first = baseline();
         try (Deployment d = new Deployment()) {
@@ -413,10 +591,22 @@ class ExportPipelineTest {
 
         /** {@code firstWorker} adjusts the first of the two workers before it starts. */
         Deployment(java.util.function.Consumer<ShardWorker> firstWorker) throws Exception {
+            this(firstWorker, true);
+        }
+
+        /** Without workers until {@link #startWorkers()}: the export waits, PLANNED. */
+        static Deployment withWorkersHeldBack() throws Exception {
+            return new Deployment(w -> { }, false);
+        }
+
+        private final Map<String, Object> cfg = new HashMap<>();
+        private final java.util.function.Consumer<ShardWorker> firstWorker;
+
+        private Deployment(java.util.function.Consumer<ShardWorker> firstWorker, boolean startWorkers) throws Exception {
+            this.firstWorker = firstWorker;
             String prefix = "it" + (++deployments);
             topics = new Topics(prefix);
             output = Files.createDirectories(work.resolve(prefix));
-            Map<String, Object> cfg = new HashMap<>();
             cfg.put("bootstrap.servers", stack.kafkaBootstrap());
             cfg.put("topic.prefix", prefix);
             cfg.put("task.partitions", 4);
@@ -430,18 +620,37 @@ class ExportPipelineTest {
             assembler = new ExportAssembler(assemblerCfg);
             assembler.start();
             producer = new ExportProducer(cfg).start();
+            if (startWorkers) {
+                startWorkers();
+            }
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
+            client = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        }
+
+        void startWorkers() throws Exception {
             for (int i = 1; i <= 2; i++) {
                 Map<String, Object> workerCfg = new HashMap<>(cfg);
-                workerCfg.put("worker.id", prefix + "-w" + i);
+                workerCfg.put("worker.id", topics.prefix() + "-w" + i);
                 ShardWorker worker = new ShardWorker(workerCfg);
                 if (i == 1) {
                     firstWorker.accept(worker);
                 }
                 workers.add(worker.start());
             }
-            Properties props = new Properties();
-            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
-            client = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        }
+
+        /** Waits until the export is PLANNED (its tasks are posted). */
+        ExportStatus awaitPlanned(String exportId) {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                board().poll(Duration.ofMillis(200));
+                ExportStatus status = board().get(exportId);
+                if (status != null) {
+                    return status;
+                }
+            }
+            throw new AssertionError("export " + exportId + " was not planned within " + WAIT);
         }
 
         StatusBoard board() {

@@ -38,10 +38,12 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -84,6 +86,13 @@ public final class ShardWorker implements AutoCloseable {
     private RealmConfigWriter configWriter;
     private MessageShardWriter shardWriter;
     private ExportStores stores;
+    /** Materialized scopes of the last few exports, by export id; used by the worker thread only. */
+    private final Map<String, RealmScope> shardScopes = new LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, RealmScope> eldest) {
+            return size() > 4;
+        }
+    };
 
     public ShardWorker(Map<String, ?> config) {
         this.config = new ShardWorkerConfig(config);
@@ -275,14 +284,15 @@ public final class ShardWorker implements AutoCloseable {
         try (ExportStore exportDir = stores.open(task.output());
              Connection connection = database.connection()) {
             try {
-                RealmScope scope = RealmScope.resolve(connection, catalog, task.realmId(),
-                        ExportType.parse(task.type()), config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM));
                 if (task.kind() == ExportTask.Kind.REALM_CONFIG) {
+                    RealmScope scope = RealmScope.resolve(connection, catalog, task.realmId(),
+                            ExportType.parse(task.type()), config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM));
                     RealmConfigWriter.Outcome o = configWriter.write(connection, scope, task, exportDir, () -> !running);
                     return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                             o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, null, workerId);
                 }
-                MessageShardWriter.Outcome o = shardWriter.write(connection, scope, task, exportDir, () -> !running);
+                MessageShardWriter.Outcome o = shardWriter.write(connection, shardScope(connection, task), task,
+                        exportDir, () -> !running);
                 return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                         o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), o.messageIdSet(), null,
                         workerId);
@@ -290,6 +300,20 @@ public final class ShardWorker implements AutoCloseable {
                 connection.rollback();
             }
         }
+    }
+
+    /**
+     * The scope of a message shard, its id sets evaluated once per export by this worker
+     * ({@link RealmScope#materialized}) rather than by every shard query.
+     */
+    private RealmScope shardScope(Connection connection, ExportTask task) throws SQLException {
+        RealmScope scope = shardScopes.get(task.exportId());
+        if (scope == null) {
+            scope = RealmScope.resolve(connection, catalog, task.realmId(), ExportType.parse(task.type()),
+                    config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM)).materialized(connection);
+            shardScopes.put(task.exportId(), scope);
+        }
+        return scope;
     }
 
     private TaskResult failed(ExportTask task, String error) {

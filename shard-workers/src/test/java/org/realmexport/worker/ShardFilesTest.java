@@ -180,21 +180,64 @@ class ShardFilesTest {
     }
 
     @Test
-    void aMessageDeletedAfterPlanningFailsTheShardWithTheCounts() throws Exception {
+    void messagesDeletedOrEditedAfterPlanningAreWrittenAsTheyAreWhenTheShardRuns() throws Exception {
+        // as Zulip deletes a message: its usermessages and attachment links go with it
+        String deleted = "200, 210, 20020";
         try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE saved_m AS SELECT * FROM zerver_message WHERE id = 20020;"
-                    + "CREATE TABLE saved_um AS SELECT * FROM zerver_usermessage WHERE message_id = 20020;"
-                    + "DELETE FROM zerver_usermessage WHERE message_id = 20020; DELETE FROM zerver_message WHERE id = 20020");
+            s.execute("CREATE TABLE saved_m AS SELECT * FROM zerver_message WHERE id IN (" + deleted + ");"
+                    + "CREATE TABLE saved_um AS SELECT * FROM zerver_usermessage WHERE message_id IN (" + deleted + ");"
+                    + "CREATE TABLE saved_am AS SELECT * FROM zerver_attachment_messages WHERE message_id IN (" + deleted + ");"
+                    + "CREATE TABLE saved_content AS SELECT id, content FROM zerver_message WHERE id = 100;"
+                    + "DELETE FROM zerver_attachment_messages WHERE message_id IN (" + deleted + ");"
+                    + "DELETE FROM zerver_usermessage WHERE message_id IN (" + deleted + ");"
+                    + "DELETE FROM zerver_message WHERE id IN (" + deleted + ");"
+                    + "UPDATE zerver_message SET content = 'edited after planning' WHERE id = 100");
         }
         try {
             Path dir = out.resolve("zulip-export-e1");
-            assertThatThrownBy(() -> writeShard(shard(3, dir))).isInstanceOf(TaskAnomaly.class)
-                    .hasMessageContaining("messages-000003").hasMessageContaining("planned 500")
-                    .hasMessageContaining("found 499");
-            assertThat(dir.resolve("messages-000003.json")).doesNotExist();
-            try (var files = Files.list(dir)) {
-                assertThat(files.filter(p -> p.getFileName().toString().contains("tmp"))).isEmpty();
+            MessageShardWriter.Outcome first = writeShard(shard(1, dir));
+            JsonNode file = Json.MAPPER.readTree(dir.resolve("messages-000001.json").toFile());
+            List<JsonNode> messages = list(file.get("zerver_message"));
+            assertThat(messages).hasSize(998).noneMatch(m -> List.of(200L, 210L).contains(m.get("id").asLong()));
+            assertThat(messages).filteredOn(m -> m.get("id").asLong() == 100).singleElement()
+                    .satisfies(m -> assertThat(m.get("content").asText()).isEqualTo("edited after planning"));
+            assertThat(list(file.get("zerver_usermessage"))).noneMatch(u -> List.of(200L, 210L).contains(u.get("message").asLong()));
+            assertThat(first.rows()).containsEntry("zerver_message", 998L)
+                    .containsEntry("zerver_usermessage", (long) file.get("zerver_usermessage").size());
+            assertThat(first.attachments()).isEqualTo(Map.of(1L, List.of(100L))); // attachment 2's only message is gone
+
+            MessageShardWriter.Outcome third = writeShard(shard(3, dir));
+            assertThat(third.rows()).containsEntry("zerver_message", 499L);
+            assertThat(Json.MAPPER.readTree(dir.resolve("messages-000003.json").toFile()).get("zerver_message"))
+                    .hasSize(499).noneMatch(m -> m.get("id").asLong() == 20020);
+        } finally {
+            try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
+                s.execute("INSERT INTO zerver_message SELECT * FROM saved_m;"
+                        + "INSERT INTO zerver_usermessage SELECT * FROM saved_um;"
+                        + "INSERT INTO zerver_attachment_messages SELECT * FROM saved_am;"
+                        + "UPDATE zerver_message m SET content = c.content FROM saved_content c WHERE m.id = c.id;"
+                        + "DROP TABLE saved_m, saved_um, saved_am, saved_content");
             }
+        }
+    }
+
+    @Test
+    void aShardWhoseMessagesWereAllDeletedIsAnEmptyFileReportingNoIds() throws Exception {
+        String shard3 = "id BETWEEN 20010 AND 25000";
+        try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE saved_m AS SELECT * FROM zerver_message WHERE " + shard3 + ";"
+                    + "CREATE TABLE saved_um AS SELECT * FROM zerver_usermessage WHERE message_" + shard3 + ";"
+                    + "DELETE FROM zerver_usermessage WHERE message_" + shard3 + ";"
+                    + "DELETE FROM zerver_message WHERE " + shard3);
+        }
+        try {
+            Path dir = out.resolve("zulip-export-e1");
+            MessageShardWriter.Outcome outcome = writeShard(shard(3, dir));
+            JsonNode file = Json.MAPPER.readTree(dir.resolve("messages-000003.json").toFile());
+            assertThat(file.get("zerver_message")).isEmpty();
+            assertThat(file.get("zerver_usermessage")).isEmpty();
+            assertThat(outcome.rows()).containsEntry("zerver_message", 0L);
+            assertThat(outcome.messageIds()).isEmpty();
         } finally {
             try (Connection c = DriverManager.getConnection(admin); Statement s = c.createStatement()) {
                 s.execute("INSERT INTO zerver_message SELECT * FROM saved_m;"
@@ -299,6 +342,45 @@ class ShardFilesTest {
                 s.execute("DELETE FROM zerver_subscription WHERE id = 99999");
             }
         }
+    }
+
+    @Test
+    void aMaterializedScopeSelectsTheSameRowsAndWritesTheSameShardFiles() throws Exception {
+        try (Connection c = db.connection()) {
+            RealmScope derived = RealmScope.resolve(c, db.catalog(), ZulipFixture.REALM, ExportType.FULL, "zulipinternal");
+            RealmScope materialized = derived.materialized(c);
+            assertThat(materialized.shardPredicate("t")).doesNotContain("zerver_subscription");
+            String messages = "SELECT t.id FROM zerver_message t WHERE %s ORDER BY 1";
+            assertThat(longs(c, String.format(messages, materialized.messagePredicate("t"))))
+                    .hasSize(MESSAGES) // every 50th g adds messages of other realms; none is taken
+                    .isEqualTo(longs(c, String.format(messages, derived.messagePredicate("t"))));
+            assertThat(longs(c, "SELECT x.id FROM (" + materialized.exportedUserIds() + ") x(id) ORDER BY 1"))
+                    .isEqualTo(longs(c, "SELECT x.id FROM (" + derived.exportedUserIds() + ") x(id) ORDER BY 1"))
+                    .doesNotContain(1003L); // the mirror dummy
+            assertThat(longs(c, materialized.crossRealmBotIds())).containsExactly(101L, 102L);
+            c.rollback();
+            for (int k = 1; k <= 3; k++) {
+                Path dirA = out.resolve("derived");
+                Path dirB = out.resolve("materialized");
+                ExportTask a = shard(k, dirA);
+                ExportTask b = shard(k, dirB);
+                new MessageShardWriter(db.catalog()).write(c, derived, a, new LocalExportStore(dirA), () -> false);
+                new MessageShardWriter(db.catalog()).write(c, materialized, b, new LocalExportStore(dirB), () -> false);
+                assertThat(Files.readAllBytes(dirB.resolve(b.fileName())))
+                        .isEqualTo(Files.readAllBytes(dirA.resolve(a.fileName())));
+            }
+            c.rollback();
+        }
+    }
+
+    static List<Long> longs(Connection c, String sql) throws Exception {
+        List<Long> out = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getLong(1));
+            }
+        }
+        return out;
     }
 
     static List<JsonNode> list(JsonNode array) {

@@ -25,6 +25,7 @@ public class RealmExportConfig extends AbstractConfig {
     public static final String JDBC_USER = "jdbc.user";
     public static final String JDBC_PASSWORD = "jdbc.password";
     public static final String UPLOADS_DIR = "uploads.dir";
+    public static final String UPLOADS_ALLOW_MISSING = "uploads.allow.missing";
     public static final String S3_ENDPOINT = "s3.endpoint";
     public static final String S3_ACCESS_KEY = "s3.access.key";
     public static final String S3_SECRET_KEY = "s3.secret.key";
@@ -68,6 +69,10 @@ public class RealmExportConfig extends AbstractConfig {
                 .define(JDBC_PASSWORD, Type.PASSWORD, null, Importance.MEDIUM, "Database password, when not in the URL.")
                 .define(UPLOADS_DIR, Type.STRING, null, Importance.MEDIUM,
                         "Zulip's LOCAL_UPLOADS_DIR (env UPLOADS_DIR), for local-storage uploads.")
+                .define(UPLOADS_ALLOW_MISSING, Type.BOOLEAN, false, Importance.MEDIUM,
+                        "Export even when files the export refers to (uploads, uploaded avatars, custom emoji,"
+                                + " realm icons) cannot be found, listing them under missing_files in stats.json."
+                                + " By default such an export fails naming the first few.")
                 .define(S3_ENDPOINT, Type.STRING, null, Importance.LOW, "S3 endpoint override (env S3_ENDPOINT).")
                 .define(S3_ACCESS_KEY, Type.STRING, null, Importance.LOW, "S3 access key (env S3_ACCESS_KEY).")
                 .define(S3_SECRET_KEY, Type.PASSWORD, null, Importance.LOW, "S3 secret key (env S3_SECRET_KEY).")

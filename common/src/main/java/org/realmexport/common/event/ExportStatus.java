@@ -20,13 +20,14 @@ import java.util.Map;
  *                     their results carry the same number. 0 in a FAILED-at-planning status.
  * @param tasksDone    distinct tasks reported
  * @param watermark    highest message id in scope
- * @param messages     messages planned
+ * @param messages     messages planned (a live database may change that: the messages written are
+ *                     {@code rows.zerver_message})
  * @param output       the export directory ({@code file:///...} or {@code s3://...})
  * @param tarball      where the tarball is (SUCCEEDED): a local path, or {@code s3://bucket/key}; what
  *                     zerver_realmexport.export_path gets
  * @param sha256       the tarball's sha256 (SUCCEEDED)
  * @param size         the tarball's size in bytes (SUCCEEDED)
- * @param rows         rows per table so far
+ * @param rows         rows per table actually written so far (final at SUCCEEDED)
  * @param error        the anomaly (FAILED)
  * @param realmExportId the zerver_realmexport row to update, when the export came from one
  * @param updatedAt    epoch milliseconds
@@ -36,6 +37,11 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
                            long watermark, long messages, URI output, String tarball,
                            String sha256, Long size, Map<String, Long> rows, String error,
                            Long realmExportId, long updatedAt) implements Versioned {
+
+    /** Messages written so far ({@code rows.zerver_message}), or null before any shard reported. */
+    public Long messagesWritten() {
+        return rows == null ? null : rows.get("zerver_message");
+    }
 
     public ExportStatus withState(ExportState newState, String newError) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, newState, tasksPlanned,

@@ -18,7 +18,9 @@ import java.net.URI;
  * @param shard         1-based shard number (MESSAGES only; 0 for REALM_CONFIG)
  * @param firstId       first message id of the shard, inclusive (MESSAGES only)
  * @param lastId        last message id of the shard, inclusive (MESSAGES only)
- * @param expectedCount number of messages the shard must contain (MESSAGES only)
+ * @param expectedCount number of messages planned for the shard (MESSAGES only); the file holds the
+ *                      messages of its range as they are when it runs, fewer when some were deleted
+ *                      since planning
  * @param tasksPlanned  total number of tasks of the export (config + shards)
  */
 public record ExportTask(int v, String exportId, Kind kind, long realmId, String type, URI output,

@@ -14,8 +14,8 @@ import java.util.Locale;
 /**
  * Checks a finished export, a directory {@code zulip-export-<id>/} or its {@code .tar.gz}, for
  * what Zulip's importer requires and for the export's own integrity: required files and keys,
- * message files numbered from 1 without gaps with 1000 messages each but the last, ids sorted
- * and unique, every reference (recipients, subscriptions, messages, usermessages, reactions,
+ * message files numbered from 1 without gaps (any number of messages each: a live database loses
+ * some while it is exported), message ids sorted and unique across them, every reference (recipients, subscriptions, messages, usermessages, reactions,
  * attachments) pointing at an exported row, records.json entries with their files and sizes and
  * no path escaping the export, no secrets, stats.json matching the row counts, and manifest.json
  * matching every file.

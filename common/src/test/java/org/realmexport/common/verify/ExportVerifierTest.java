@@ -165,7 +165,7 @@ class ExportVerifierTest {
     }
 
     @Test
-    void aShortMessageFileThatIsNotTheLastIsReported() throws IOException {
+    void aShortMessageFileIsFineAsOneWhoseMessagesWereDeletedWhileExporting() throws IOException {
         ArrayNode firstFile = (ArrayNode) fixture.messageFiles.get(0).get("zerver_message");
         firstFile.remove(firstFile.size() - 1); // message 2000 disappears ...
         ArrayNode userMessages = (ArrayNode) fixture.messageFiles.get(0).get("zerver_usermessage");
@@ -173,8 +173,8 @@ class ExportVerifierTest {
             userMessages.remove(userMessages.size() - 1); // ... with its usermessages
         }
 
-        assertThat(problemsOf(fixture.write(tmp))).containsExactly(
-                "messages-000001.json: holds 999 messages; every message file but the last holds exactly 1000");
+        // the importer reads whatever each file holds
+        assertThat(problemsOf(fixture.write(tmp))).isEmpty();
     }
 
     @Test
