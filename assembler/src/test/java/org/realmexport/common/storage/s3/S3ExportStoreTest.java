@@ -1,4 +1,4 @@
-package org.realmexport.localstack.s3;
+package org.realmexport.common.storage.s3;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,7 +10,6 @@ import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.storage.StoredFile;
-import org.realmexport.common.storage.s3.S3Settings;
 import org.realmexport.localstack.EmbeddedStack;
 import software.amazon.awssdk.services.s3.S3Client;
 

@@ -1,4 +1,4 @@
-package org.realmexport.localstack.s3;
+package org.realmexport.common.storage.s3;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
