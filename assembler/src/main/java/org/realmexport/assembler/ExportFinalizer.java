@@ -54,7 +54,6 @@ import java.util.TreeMap;
  */
 final class ExportFinalizer {
     private static final Logger LOG = LoggerFactory.getLogger(ExportFinalizer.class);
-    private static final String MESSAGE_TABLE = "zerver_message";
     private static final long CHECK_EVERY = 10_000;
 
     /** The results of one export, visited one at a time. */
@@ -134,7 +133,8 @@ final class ExportFinalizer {
 
         ExportOutput out = new ExportOutput(exportId, store, gzipLevel);
         SortedMap<String, Map<String, Long>> tables = new TreeMap<>();
-        ExportedMessages exported = takeMessageFiles(out, summary, tables);
+        ReferenceCheck references = new ReferenceCheck();
+        ExportedMessages exported = takeMessageFiles(out, summary, tables, references);
         verifyOtherWorkerFiles(out, summary, tables);
         steps.done("worker files");
 
@@ -144,8 +144,14 @@ final class ExportFinalizer {
             Set<Long> scheduledIds = new HashSet<>();
             RealmJsonRewriter.Result realm = RealmJsonRewriter.rewrite(out,
                     summary.files.get(ResultSummary.REALM_JSON),
-                    table -> table.equals("zerver_scheduledmessage") ? scheduledIds::add : null,
-                    g -> writeReactionsAndClients(g, connection, catalog, exported, summary));
+                    table -> switch (table) {
+                        case "zerver_scheduledmessage" -> JsonCounting.Fields.of("id", scheduledIds::add);
+                        case "zerver_userprofile", "zerver_userprofile_mirrordummy", "zerver_userprofile_crossrealm" ->
+                                JsonCounting.Fields.of("id", references.users());
+                        case "zerver_recipient" -> JsonCounting.Fields.of("id", references.recipients());
+                        default -> null;
+                    },
+                    g -> writeReactionsAndClients(g, connection, catalog, exported, summary, references));
             tables.put(stem(ResultSummary.REALM_JSON), realm.tables());
             rows.put("zerver_reaction", realm.tables().get("zerver_reaction"));
             rows.put("zerver_client", realm.tables().get("zerver_client"));
@@ -156,6 +162,10 @@ final class ExportFinalizer {
             tables.put(stem(AttachmentExporter.FILE),
                     Map.of(AttachmentExporter.TABLE, (long) attachments.attachments().size()));
             rows.put(AttachmentExporter.TABLE, (long) attachments.attachments().size());
+            for (AttachmentExporter.Exported a : attachments.attachments()) {
+                references.refer(ReferenceCheck.Reference.ATTACHMENT_OWNER, a.ownerId());
+            }
+            references.check();
             steps.done("attachments");
 
             MediaExporter media = new MediaExporter(connection, catalog, uploadsDir, avatarSalt, out, realmId);
@@ -168,7 +178,7 @@ final class ExportFinalizer {
                 LOG.warn("export {}: {}; exported without them ({}=true), all listed under {} in stats.json",
                         exportId, missing.summary(), RealmExportConfig.UPLOADS_ALLOW_MISSING, MissingFiles.STATS_KEY);
             }
-            ExportPacker.writeStats(out, tables, records, missing);
+            ExportPacker.writeStats(out, tables, records, missing, status.skippedTables());
         }
         ExportPacker.writeManifest(out);
         ExportPacker.warnAboutStrays(out);
@@ -181,10 +191,12 @@ final class ExportFinalizer {
 
     /**
      * The message files as their tasks reported them: ids (checked to lie in the shard's range, in
-     * order, as many as the task counted), rows per table, size and sha256. Not read back.
+     * order, as many as the task counted), rows per table, size and sha256, and the users and
+     * recipients their rows refer to. Not read back.
      */
     private static ExportedMessages takeMessageFiles(ExportOutput out, ResultSummary summary,
-                                                     SortedMap<String, Map<String, Long>> tables)
+                                                     SortedMap<String, Map<String, Long>> tables,
+                                                     ReferenceCheck references)
             throws ExportAnomaly, InterruptedException {
         ExportedMessages exported = new ExportedMessages();
         for (ResultSummary.Shard shard : summary.shards) {
@@ -211,7 +223,14 @@ final class ExportFinalizer {
             TaskResult.FileInfo file = summary.files.get(shard.file());
             out.workerFile(shard.file(), new StoredFile.Written(file.size(), file.sha256()));
         }
+        references.refer(ReferenceCheck.Reference.MESSAGE_SENDER, reported(summary, TaskResult.MESSAGE_SENDER));
+        references.refer(ReferenceCheck.Reference.MESSAGE_RECIPIENT, reported(summary, TaskResult.MESSAGE_RECIPIENT));
+        references.refer(ReferenceCheck.Reference.USERMESSAGE_USER, reported(summary, TaskResult.USERMESSAGE_USER));
         return exported;
+    }
+
+    private static long[] reported(ResultSummary summary, String kind) {
+        return summary.references.getOrDefault(kind, new long[0]);
     }
 
     /**
@@ -276,7 +295,7 @@ final class ExportFinalizer {
      */
     private static Map<String, Long> writeReactionsAndClients(JsonGenerator g, Connection connection,
                                                               SchemaCatalog catalog, ExportedMessages exported,
-                                                              ResultSummary summary)
+                                                              ResultSummary summary, ReferenceCheck references)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         Map<String, Long> counts = new LinkedHashMap<>();
         ZulipRowWriter reactions = ZulipRowWriter.forTable(catalog.require("zerver_reaction"));
@@ -284,6 +303,7 @@ final class ExportFinalizer {
         long n = 0;
         if (!exported.isEmpty()) {
             int message = reactions.indexOf("message");
+            int user = reactions.indexOf("user_profile");
             long seen = 0;
             try (PreparedStatement ps = ZulipRowWriter.prepare(connection,
                     reactions.query("t.message_id BETWEEN ? AND ?"), List.of(exported.min(), exported.max()));
@@ -291,6 +311,7 @@ final class ExportFinalizer {
                 while (rs.next()) {
                     if (exported.contains(rs.getLong(message))) {
                         reactions.writeRow(g, rs);
+                        references.refer(ReferenceCheck.Reference.REACTION_USER, rs.getLong(user));
                         n++;
                     }
                     if (++seen % CHECK_EVERY == 0) {

@@ -52,9 +52,9 @@ final class RealmJsonRewriter {
 
     /**
      * @param reported what the realm task reported for its realm.json; checked before the result is listed
-     * @param ids      receives the ids of the rows of the tables it asks for (may be null)
+     * @param fields   receives the fields of the rows of the tables it asks for (may be null)
      */
-    static Result rewrite(ExportOutput out, TaskResult.FileInfo reported, JsonCounting.IdSink ids, Tail tail)
+    static Result rewrite(ExportOutput out, TaskResult.FileInfo reported, JsonCounting.FieldSink fields, Tail tail)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         MessageDigest digest = AtomicFile.sha256();
         Map<String, Long> tables = new TreeMap<>();
@@ -77,7 +77,7 @@ final class RealmJsonRewriter {
                     g.writeFieldName(key);
                     if (value == JsonToken.START_ARRAY) {
                         tables.put(key, JsonCounting.readArray(p, "realm.json", key,
-                                ids == null ? null : ids.idsOf(key), g));
+                                fields == null ? null : fields.fieldsOf(key), g));
                     } else {
                         JsonCounting.copyValue(p, g);
                     }

@@ -44,6 +44,8 @@ final class ResultSummary {
     /** attachment id to the exported message ids reported as using it (unsorted, may repeat until {@link #seal}). */
     final Map<Long, long[]> attachmentMessages = new HashMap<>();
     final Map<Long, long[]> attachmentScheduled = new HashMap<>();
+    /** kind ({@link TaskResult#MESSAGE_SENDER} ...) to the user or recipient ids rows refer to (may repeat until {@link #seal}). */
+    final Map<String, long[]> references = new HashMap<>();
     final SortedMap<String, Long> rows = new TreeMap<>();
     private final Map<String, String> fileOwner = new HashMap<>();
     private boolean realmTask;
@@ -100,6 +102,7 @@ final class ResultSummary {
         }
         merge(attachmentMessages, r.attachments());
         merge(attachmentScheduled, r.scheduledAttachments());
+        mergeStrings(references, r.references());
         if (r.rows() != null) {
             r.rows().forEach((table, n) -> rows.merge(table, n == null ? 0 : n, Long::sum));
         }
@@ -132,6 +135,7 @@ final class ResultSummary {
         }
         sortUnique(attachmentMessages);
         sortUnique(attachmentScheduled);
+        references.replaceAll((kind, ids) -> Arrays.stream(ids).sorted().distinct().toArray());
     }
 
     private static void merge(Map<Long, long[]> into, Map<Long, List<Long>> links) {
@@ -141,6 +145,20 @@ final class ResultSummary {
         links.forEach((attachment, messages) -> {
             long[] add = messages == null ? new long[0] : messages.stream().mapToLong(Long::longValue).toArray();
             into.merge(attachment, add, (a, b) -> {
+                long[] all = Arrays.copyOf(a, a.length + b.length);
+                System.arraycopy(b, 0, all, a.length, b.length);
+                return all;
+            });
+        });
+    }
+
+    private static void mergeStrings(Map<String, long[]> into, Map<String, List<Long>> links) {
+        if (links == null) {
+            return;
+        }
+        links.forEach((kind, ids) -> {
+            long[] add = ids == null ? new long[0] : ids.stream().mapToLong(Long::longValue).toArray();
+            into.merge(kind, add, (a, b) -> {
                 long[] all = Arrays.copyOf(a, a.length + b.length);
                 System.arraycopy(b, 0, all, a.length, b.length);
                 return all;

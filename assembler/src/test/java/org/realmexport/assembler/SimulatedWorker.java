@@ -60,6 +60,15 @@ final class SimulatedWorker {
 
     /** realm.json (the realm and its scheduled messages), analytics.json, migration_status.json. */
     TaskResult realmTask(int tasksPlanned) throws Exception {
+        return realmTask(tasksPlanned, -1);
+    }
+
+    /**
+     * realm.json sketched: the realm, its scheduled messages, the users and recipients the realm's
+     * messages, usermessages and reactions refer to (as zerver_userprofile, however a real worker
+     * would class them) but {@code missingUser}, as if that user had appeared after it was written.
+     */
+    TaskResult realmTask(int tasksPlanned, long missingUser) throws Exception {
         Map<String, TaskResult.FileInfo> files = new TreeMap<>();
         Map<String, Long> rows = new TreeMap<>();
         Map<Long, List<Long>> scheduledLinks = new TreeMap<>();
@@ -72,6 +81,17 @@ final class SimulatedWorker {
                         .writeList(g, "zerver_realm", c, "t.id = ?", List.of(realmId), null));
                 rows.put("zerver_scheduledmessage", ZulipRowWriter.forTable(catalog.require("zerver_scheduledmessage"))
                         .writeList(g, "zerver_scheduledmessage", c, "t.realm_id = ?", List.of(realmId), null));
+                String messages = "SELECT id FROM zerver_message WHERE realm_id = " + realmId;
+                rows.put("zerver_userprofile", ZulipRowWriter.forTable(catalog.require("zerver_userprofile"))
+                        .writeList(g, "zerver_userprofile", c, "(t.realm_id = ? OR t.id IN (SELECT sender_id FROM"
+                                + " zerver_message WHERE realm_id = ?) OR t.id IN (SELECT user_profile_id FROM"
+                                + " zerver_usermessage WHERE message_id IN (" + messages + ")) OR t.id IN (SELECT"
+                                + " user_profile_id FROM zerver_reaction WHERE message_id IN (" + messages + ")) OR"
+                                + " t.id IN (SELECT owner_id FROM zerver_attachment WHERE realm_id = ?)) AND t.id <> ?",
+                                List.of(realmId, realmId, realmId, missingUser), null));
+                rows.put("zerver_recipient", ZulipRowWriter.forTable(catalog.require("zerver_recipient"))
+                        .writeList(g, "zerver_recipient", c, "t.id IN (SELECT recipient_id FROM zerver_message"
+                                + " WHERE realm_id = ?)", List.of(realmId), null));
                 g.writeArrayFieldStart("zerver_client"); // some workers write it empty; the assembler fills it
                 g.writeEndArray();
                 g.writeStringField("import_source", "zulip");
@@ -104,7 +124,7 @@ final class SimulatedWorker {
             c.rollback();
         }
         return new TaskResult(Versioned.CURRENT, exportId, "realm", tasksPlanned, files, rows, Map.of(),
-                scheduledLinks, new ArrayList<>(clients), null, null, null, "simulated");
+                scheduledLinks, new ArrayList<>(clients), null, null, null, null, "simulated");
     }
 
     /**
@@ -122,6 +142,7 @@ final class SimulatedWorker {
         Map<String, Long> rows = new TreeMap<>();
         Map<Long, List<Long>> links = new TreeMap<>();
         TreeSet<Long> clients = new TreeSet<>();
+        Map<String, List<Long>> references = new TreeMap<>();
         TaskResult.FileInfo info;
         try (Connection c = db.connection()) {
             SchemaCatalog catalog = db.catalog();
@@ -139,17 +160,25 @@ final class SimulatedWorker {
                     rs -> links.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getLong(2)));
             query(c, "SELECT DISTINCT sending_client_id FROM zerver_message WHERE id = ANY(?)", List.of(ids),
                     rs -> clients.add(rs.getLong(1)));
+            for (String[] ref : new String[][] {{TaskResult.MESSAGE_SENDER, "sender_id", "zerver_message", "id"},
+                    {TaskResult.MESSAGE_RECIPIENT, "recipient_id", "zerver_message", "id"},
+                    {TaskResult.USERMESSAGE_USER, "user_profile_id", "zerver_usermessage", "message_id"}}) {
+                List<Long> referred = new ArrayList<>();
+                query(c, "SELECT DISTINCT " + ref[1] + " FROM " + ref[2] + " WHERE " + ref[3] + " = ANY(?) ORDER BY 1",
+                        List.of(ids), rs -> referred.add(rs.getLong(1)));
+                references.put(ref[0], referred);
+            }
             c.rollback();
         }
         return new TaskResult(Versioned.CURRENT, exportId, ExportTask.messagesFileStem(shard), tasksPlanned,
                 Map.of(file, info), rows, links, Map.of(), new ArrayList<>(clients),
-                List.of(messageIds[0], messageIds[messageIds.length - 1]), MessageIdSet.encode(messageIds), null,
-                "simulated");
+                List.of(messageIds[0], messageIds[messageIds.length - 1]), MessageIdSet.encode(messageIds),
+                references, null, "simulated");
     }
 
     TaskResult failedTask(String taskId, int tasksPlanned, String error) {
         return new TaskResult(Versioned.CURRENT, exportId, taskId, tasksPlanned, Map.of(), Map.of(), Map.of(),
-                Map.of(), List.of(), null, null, error, "simulated");
+                Map.of(), List.of(), null, null, null, error, "simulated");
     }
 
     private interface Body {

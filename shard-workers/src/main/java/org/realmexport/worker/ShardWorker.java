@@ -289,13 +289,14 @@ public final class ShardWorker implements AutoCloseable {
                             ExportType.parse(task.type()), config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM));
                     RealmConfigWriter.Outcome o = configWriter.write(connection, scope, task, exportDir, () -> !running);
                     return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                            o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, null, workerId);
+                            o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, null, null,
+                            workerId);
                 }
                 MessageShardWriter.Outcome o = shardWriter.write(connection, shardScope(connection, task), task,
                         exportDir, () -> !running);
                 return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                        o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), o.messageIdSet(), null,
-                        workerId);
+                        o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), o.messageIdSet(),
+                        o.references(), null, workerId);
             } finally {
                 connection.rollback();
             }
@@ -318,7 +319,7 @@ public final class ShardWorker implements AutoCloseable {
 
     private TaskResult failed(ExportTask task, String error) {
         return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(), Map.of(),
-                Map.of(), Map.of(), Map.of(), List.of(), null, null, error, workerId);
+                Map.of(), Map.of(), Map.of(), List.of(), null, null, null, error, workerId);
     }
 
     /** Posts {@code out} and commits {@code record}'s offset in one transaction. */
