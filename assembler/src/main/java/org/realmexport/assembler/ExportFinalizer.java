@@ -194,7 +194,7 @@ final class ExportFinalizer {
                 LOG.warn("export {}: {}; exported without them ({}=true), all listed under {} in stats.json",
                         exportId, missing.summary(), RealmExportConfig.UPLOADS_ALLOW_MISSING, MissingFiles.STATS_KEY);
             }
-            ExportPacker.writeStats(out, tables, records, missing);
+            ExportPacker.writeStats(out, tables, records, missing, status.skippedTables());
         }
         ExportPacker.writeManifest(out);
         ExportPacker.warnAboutStrays(out);
