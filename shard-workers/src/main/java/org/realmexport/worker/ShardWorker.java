@@ -9,6 +9,8 @@ import org.realmexport.common.db.Database;
 import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.db.SchemaCatalog;
+import org.realmexport.common.storage.ExportStore;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.event.Versioned;
@@ -60,6 +62,7 @@ public final class ShardWorker implements AutoCloseable {
     private SchemaCatalog catalog;
     private RealmConfigWriter configWriter;
     private MessageShardWriter shardWriter;
+    private ExportStores stores;
     private volatile ExactlyOnceLoop<ExportTask> loop;
     /** Materialized scopes of the last few exports, by export id; used by the loop's thread only. */
     private final Map<String, RealmScope> shardScopes = new LinkedHashMap<>(8, 0.75f, true) {
@@ -97,6 +100,7 @@ public final class ShardWorker implements AutoCloseable {
             configWriter = new RealmConfigWriter(catalog, config.getString(ShardWorkerConfig.ZULIP_VERSION),
                     migrationStatus == null || migrationStatus.isBlank() ? null : Path.of(migrationStatus));
             shardWriter = new MessageShardWriter(catalog);
+            stores = new ExportStores(config);
             ExactlyOnceLoop.Settings settings = new ExactlyOnceLoop.Settings("shard worker " + workerId, SERVICE,
                     workerId, topics.group("shard-workers"), config.transactionalId(),
                     List.of(topics.configTasks(), topics.shardTasks()), topics.deadLetters(),
@@ -107,6 +111,9 @@ public final class ShardWorker implements AutoCloseable {
             loop = ExactlyOnceLoop.start(settings, config.kafkaProperties(), new Tasks());
         } catch (Exception e) {
             database.close();
+            if (stores != null) {
+                stores.close();
+            }
             throw new IllegalStateException("shard worker " + workerId + " cannot start: " + e.getMessage(), e);
         }
         LOG.info("shard worker {} started (group {}, database {}, schema {})", workerId,
@@ -140,6 +147,9 @@ public final class ShardWorker implements AutoCloseable {
         }
         if (database != null) {
             database.close();
+        }
+        if (stores != null) {
+            stores.close();
         }
         LOG.info("shard worker {} stopped after {} tasks", workerId, tasksDone.get());
     }
@@ -225,20 +235,22 @@ public final class ShardWorker implements AutoCloseable {
     }
 
     private TaskResult execute(ExportTask task) throws Exception {
-        Path exportDir = Path.of(task.output());
-        try (Connection connection = database.connection()) {
+        try (ExportStore exportDir = stores.open(task.output());
+             Connection connection = database.connection()) {
             try {
                 if (task.kind() == ExportTask.Kind.REALM_CONFIG) {
                     RealmScope scope = RealmScope.resolve(connection, catalog, task.realmId(),
                             ExportType.parse(task.type()), config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM));
                     RealmConfigWriter.Outcome o = configWriter.write(connection, scope, task, exportDir, this::stopping);
                     return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                            o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, workerId);
+                            o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, null, null,
+                            workerId);
                 }
                 MessageShardWriter.Outcome o = shardWriter.write(connection, shardScope(connection, task), task,
                         exportDir, this::stopping);
                 return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                        o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), null, workerId);
+                        o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), o.messageIdSet(),
+                        o.references(), null, workerId);
             } finally {
                 connection.rollback();
             }
@@ -261,6 +273,6 @@ public final class ShardWorker implements AutoCloseable {
 
     private TaskResult failedResult(ExportTask task, String error) {
         return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(), Map.of(),
-                Map.of(), Map.of(), Map.of(), List.of(), null, error, workerId);
+                Map.of(), Map.of(), Map.of(), List.of(), null, null, null, error, workerId);
     }
 }
