@@ -122,7 +122,7 @@ final class FinalizerService implements AutoCloseable {
         try {
             ExportFinalizer.Finalized done = finalizeWhenStoreReady(status, partition);
             try {
-                post(withRows(status.succeeded(done.tarball().toString(), done.sha256(), done.size()), done.rows()));
+                post(withRows(status.succeeded(done.tarball(), done.sha256(), done.size()), done.rows()));
             } catch (ExecutionException | TimeoutException e) {
                 // the export is complete; only the word is missing: never FAILED for that
                 LOG.error("export {}: finalized ({}) but SUCCEEDED could not be posted ({}); it is finalized"
@@ -155,7 +155,7 @@ final class FinalizerService implements AutoCloseable {
     private static ExportStatus withRows(ExportStatus s, Map<String, Long> rows) {
         return new ExportStatus(s.v(), s.exportId(), s.requestId(), s.realmId(), s.realm(), s.type(), s.state(),
                 s.tasksPlanned(), s.tasksDone(), s.watermark(), s.messages(), s.output(), s.tarball(), s.sha256(),
-                s.size(), rows, s.error(), s.realmExportId(), s.updatedAt());
+                s.size(), rows, s.error(), s.realmExportId(), s.updatedAt(), s.skippedTables());
     }
 
     private void fail(ExportStatus status, String anomaly, String advice, long start) {
