@@ -216,9 +216,9 @@ final class RealmConfigWriter {
 
     /**
      * {@code [{email, id, recipient_id}]} of the cross-realm system bots, as Zulip's
-     * custom_fetch_user_profile_cross_realm writes them: the three of {@link RealmScope#CROSS_REALM_BOTS}
-     * in that order, each under its default email (the importer maps them by it to its own bots),
-     * with its id and its personal recipient.
+     * custom_fetch_user_profile_cross_realm writes them: the three of {@link RealmScope#CROSS_REALM_BOTS},
+     * each under its default email (the importer maps them by it to its own bots), with its id and
+     * its personal recipient, sorted by id like every list of realm.json.
      */
     private long writeCrossRealm(JsonGenerator g, Connection connection, RealmScope scope, ReferenceCheck check)
             throws SQLException, IOException {
@@ -233,15 +233,20 @@ final class RealmConfigWriter {
                 bots.putIfAbsent(rs.getString(1), new long[] {rs.getLong(2), rs.wasNull() ? -1 : recipient});
             }
         }
+        // write_table_data sorts every list of realm.json by id
+        TreeMap<Long, String> byId = new TreeMap<>();
+        RealmScope.CROSS_REALM_BOTS.forEach((localPart, email) -> {
+            long[] found = bots.get(localPart);
+            if (found != null) { // else not on this server (Zulip's export would stop here)
+                byId.put(found[0], localPart);
+            }
+        });
         g.writeArrayFieldStart("zerver_userprofile_crossrealm");
         long n = 0;
-        for (Map.Entry<String, String> bot : RealmScope.CROSS_REALM_BOTS.entrySet()) {
-            long[] found = bots.get(bot.getKey());
-            if (found == null) {
-                continue; // not on this server (Zulip's export would stop here)
-            }
+        for (String localPart : byId.values()) {
+            long[] found = bots.get(localPart);
             g.writeStartObject();
-            g.writeStringField("email", bot.getValue());
+            g.writeStringField("email", RealmScope.CROSS_REALM_BOTS.get(localPart));
             g.writeNumberField("id", found[0]);
             if (found[1] < 0) {
                 g.writeNullField("recipient_id");

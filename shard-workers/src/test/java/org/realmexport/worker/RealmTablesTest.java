@@ -152,16 +152,15 @@ class RealmTablesTest {
             JsonNode crossRealm = writeConfig(c, realms.primary(), out).get("zerver_userprofile_crossrealm");
             String bots = "SELECT u.id, r.id FROM zerver_userprofile u JOIN zerver_recipient r ON r.type = 1"
                     + " AND r.type_id = u.id WHERE u.email = '%s@bots.example.org'";
-            StringBuilder expected = new StringBuilder("[");
+            Map<Long, String> expected = new java.util.TreeMap<>(); // sorted by id, as every list of realm.json
             for (String bot : new String[] {"notification-bot", "emailgateway", "welcome-bot"}) {
                 try (PreparedStatement ps = c.prepareStatement(bots.formatted(bot)); ResultSet rs = ps.executeQuery()) {
                     assertThat(rs.next()).as(bot).isTrue();
-                    expected.append(expected.length() > 1 ? "," : "").append("{\"email\":\"").append(bot)
-                            .append("@zulip.com\",\"id\":").append(rs.getLong(1)).append(",\"recipient_id\":")
-                            .append(rs.getLong(2)).append('}');
+                    expected.put(rs.getLong(1), "{\"email\":\"" + bot + "@zulip.com\",\"id\":" + rs.getLong(1)
+                            + ",\"recipient_id\":" + rs.getLong(2) + "}");
                 }
             }
-            assertThat(crossRealm.toString()).isEqualTo(expected.append(']').toString());
+            assertThat(crossRealm.toString()).isEqualTo("[" + String.join(",", expected.values()) + "]");
             c.rollback();
         }
     }
