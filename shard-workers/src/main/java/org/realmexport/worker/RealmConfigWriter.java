@@ -10,6 +10,7 @@ import org.realmexport.common.event.TaskResult;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.realmexport.common.storage.ExportStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -180,7 +181,7 @@ final class RealmConfigWriter {
         this.migrationStatusFile = migrationStatusFile;
     }
 
-    Outcome write(Connection connection, RealmScope scope, ExportTask task, Path exportDir,
+    Outcome write(Connection connection, RealmScope scope, ExportTask task, ExportStore exportDir,
                   BooleanSupplier cancelled) throws SQLException, IOException, TaskAnomaly {
         Map<String, TaskResult.FileInfo> files = new TreeMap<>();
         Map<String, Long> rows = new LinkedHashMap<>();
@@ -262,7 +263,7 @@ final class RealmConfigWriter {
         return n;
     }
 
-    private void writeAnalytics(Connection connection, RealmScope scope, Path exportDir,
+    private void writeAnalytics(Connection connection, RealmScope scope, ExportStore exportDir,
                                 Map<String, TaskResult.FileInfo> files, Map<String, Long> rows)
             throws SQLException, IOException {
         try (ExportFile file = ExportFile.create(exportDir, "analytics.json")) {
@@ -288,7 +289,7 @@ final class RealmConfigWriter {
      * {@code {"migrations_by_app": {app: ["[X] name", ...]}, "zulip_version": V}}, as Zulip's
      * showmigrations-based writer prints it for the applied migrations ({@link MigrationStatus}).
      */
-    private void writeMigrationStatus(Connection connection, Path exportDir, Map<String, TaskResult.FileInfo> files)
+    private void writeMigrationStatus(Connection connection, ExportStore exportDir, Map<String, TaskResult.FileInfo> files)
             throws SQLException, IOException {
         if (migrationStatusFile != null) {
             copyMigrationStatus(exportDir, files);
@@ -322,7 +323,7 @@ final class RealmConfigWriter {
     }
 
     /** The operator's file, checked for the two keys the importer reads, re-emitted compactly. */
-    private void copyMigrationStatus(Path exportDir, Map<String, TaskResult.FileInfo> files) throws IOException {
+    private void copyMigrationStatus(ExportStore exportDir, Map<String, TaskResult.FileInfo> files) throws IOException {
         com.fasterxml.jackson.databind.JsonNode status = org.realmexport.common.Json.MAPPER.readTree(migrationStatusFile.toFile());
         if (status == null || !status.path("migrations_by_app").isObject() || !status.path("zulip_version").isTextual()) {
             throw new IOException(migrationStatusFile + " is not a Zulip migration_status.json"
