@@ -9,6 +9,7 @@ import org.apache.kafka.common.KafkaException;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.topic.ConsumerLag;
 import org.realmexport.common.topic.Topics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -12,6 +12,12 @@ import java.util.UUID;
  * the id before the producer has seen the request.
  */
 public final class ExportId {
+    /**
+     * The SLF4J MDC key of the export a log line is about; the logback pattern prints it, so an
+     * operator can follow one export through every service ({@code grep export=<id>}).
+     */
+    public static final String MDC_KEY = "export_id";
+
     private ExportId() {
     }
 

@@ -31,6 +31,9 @@ import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.Versioned;
+import org.realmexport.common.metrics.ServiceMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.MDC;
 import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +71,7 @@ public final class ExportProducer implements AutoCloseable {
 
     private final ExportProducerConfig config;
     private final Topics topics;
+    private final MeterRegistry registry;
     private volatile boolean running;
     private volatile Thread thread;
     private Database database;
@@ -75,10 +79,17 @@ public final class ExportProducer implements AutoCloseable {
     private PlannedExports planned;
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> producer;
+    private ServiceMetrics metrics;
 
     public ExportProducer(Map<String, ?> config) {
+        this(config, null);
+    }
+
+    /** {@code registry}: where the meters go; null serves them on {@code metrics.port} (see {@link ServiceMetrics}). */
+    public ExportProducer(Map<String, ?> config, MeterRegistry registry) {
         this.config = new ExportProducerConfig(config);
         this.topics = this.config.topics();
+        this.registry = registry;
     }
 
     /** Creates missing topics, reads the status topic, connects, and starts consuming requests. */
@@ -94,6 +105,7 @@ public final class ExportProducer implements AutoCloseable {
             throw new IllegalStateException("interrupted while creating topics", e);
         }
         try {
+            metrics = ServiceMetrics.open(config, registry, "producer");
             database = Database.open(config, 2, SERVICE + "-" + config.producerId());
             planner = new ExportPlanner(database, config.getString(ExportProducerConfig.SYSTEM_BOT_REALM));
             planned = new PlannedExports(config.kafkaProperties(), topics.status());
@@ -219,6 +231,12 @@ public final class ExportProducer implements AutoCloseable {
             return commit(record, List.of(new ProducerRecord<>(topics.deadLetters(), record.key(), Json.toBytes(dl))), null);
         }
         String exportId = ExportId.forRequest(request.requestId());
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, exportId)) {
+            return handle(record, request, type, exportId);
+        }
+    }
+
+    private boolean handle(ConsumerRecord<String, byte[]> record, ExportRequest request, ExportType type, String exportId) {
         if (planned.contains(exportId)) {
             LOG.info("export {} (request {}) is already planned: duplicate request ignored", exportId, request.requestId());
             return commit(record, List.of(), null);
@@ -239,6 +257,7 @@ public final class ExportProducer implements AutoCloseable {
         if (!commit(record, out, exportId)) {
             return false;
         }
+        metrics.meters().exportState(status.state());
         if (status.state() == ExportState.PLANNED) {
             LOG.info("export {} planned: realm {} ('{}'), type {}, {} shards + 1 config task, {} messages,"
                     + " watermark {}, {} ms", exportId, status.realmId(), request.realm(), type.cliName(),
@@ -356,6 +375,9 @@ public final class ExportProducer implements AutoCloseable {
         }
         if (database != null) {
             database.close();
+        }
+        if (metrics != null) {
+            metrics.close();
         }
     }
 }

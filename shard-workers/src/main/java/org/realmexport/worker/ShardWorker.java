@@ -30,6 +30,10 @@ import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.event.Versioned;
+import org.realmexport.common.metrics.ServiceMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.MDC;
+import org.realmexport.common.ExportId;
 import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,6 +77,8 @@ public final class ShardWorker implements AutoCloseable {
     private final ShardWorkerConfig config;
     private final Topics topics;
     private final String workerId;
+    private final MeterRegistry registry;
+    private ServiceMetrics metrics;
     private final AtomicLong tasksDone = new AtomicLong();
     private volatile boolean running;
     private volatile Thread thread;
@@ -92,9 +98,15 @@ public final class ShardWorker implements AutoCloseable {
     };
 
     public ShardWorker(Map<String, ?> config) {
+        this(config, null);
+    }
+
+    /** {@code registry}: where the meters go; null serves them on {@code metrics.port} (see {@link ServiceMetrics}). */
+    public ShardWorker(Map<String, ?> config, MeterRegistry registry) {
         this.config = new ShardWorkerConfig(config);
         this.topics = this.config.topics();
         this.workerId = this.config.workerId();
+        this.registry = registry;
     }
 
     /**
@@ -112,7 +124,13 @@ public final class ShardWorker implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         }
-        database = Database.open(config, config.getInt(ShardWorkerConfig.DB_POOL_SIZE), SERVICE + "-" + workerId);
+        metrics = ServiceMetrics.open(config, registry, "shard-workers");
+        try {
+            database = Database.open(config, config.getInt(ShardWorkerConfig.DB_POOL_SIZE), SERVICE + "-" + workerId);
+        } catch (RuntimeException e) {
+            metrics.close();
+            throw e;
+        }
         try {
             catalog = database.catalog();
             String migrationStatus = config.getString(ShardWorkerConfig.MIGRATION_STATUS_FILE);
@@ -246,6 +264,12 @@ public final class ShardWorker implements AutoCloseable {
                     SERVICE, System.currentTimeMillis());
             return commit(record, new ProducerRecord<>(topics.deadLetters(), record.key(), Json.toBytes(dl)), null);
         }
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, task.exportId())) {
+            return handle(record, task);
+        }
+    }
+
+    private boolean handle(ConsumerRecord<String, byte[]> record, ExportTask task) {
         long started = System.nanoTime();
         TaskResult result;
         try {
@@ -268,6 +292,11 @@ public final class ShardWorker implements AutoCloseable {
         long executed = System.nanoTime();
         boolean committed = commit(record, new ProducerRecord<>(topics.shardResults(), task.exportId(),
                 Json.toBytes(result)), task);
+        if (committed) {
+            metrics.meters().taskDone(task.kind().name(), !result.failed(), Duration.ofNanos(System.nanoTime() - started),
+                    result.rows().values().stream().mapToLong(Long::longValue).sum(),
+                    result.files().values().stream().mapToLong(TaskResult.FileInfo::size).sum());
+        }
         if (committed && !result.failed()) {
             LOG.info("export {} {}: wrote {} rows into {} bytes in {} ms (+{} ms to commit)", task.exportId(),
                     task.taskId(), result.rows(), result.files().values().stream().mapToLong(TaskResult.FileInfo::size).sum(),
@@ -391,6 +420,9 @@ public final class ShardWorker implements AutoCloseable {
         }
         if (database != null) {
             database.close();
+        }
+        if (metrics != null) {
+            metrics.close();
         }
         LOG.info("shard worker {} stopped after {} tasks", workerId, tasksDone.get());
     }
