@@ -168,6 +168,11 @@ public final class ExportAssembler implements AutoCloseable {
     }
 
     /** Stops the stream, then the finalizers (an interrupted finalizing resumes on the next start). */
+    /** The port this service serves /metrics on (metrics.port, 0 picks one), or -1. */
+    public int metricsPort() {
+        return serviceMetrics == null ? -1 : serviceMetrics.port();
+    }
+
     @Override
     public synchronized void close() {
         KafkaStreams ks = streams;

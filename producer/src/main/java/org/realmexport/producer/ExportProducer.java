@@ -142,6 +142,11 @@ public final class ExportProducer implements AutoCloseable {
         return running && t != null && t.isAlive();
     }
 
+    /** The port this service serves /metrics on (metrics.port, 0 picks one), or -1. */
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
+    }
+
     @Override
     public void close() {
         running = false;

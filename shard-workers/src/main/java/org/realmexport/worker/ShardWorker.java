@@ -170,6 +170,11 @@ public final class ShardWorker implements AutoCloseable {
      * Stops promptly: the task in flight is abandoned uncommitted if it does not finish within
      * {@code close.timeout.ms} (another worker redoes it), then clients and pool are closed.
      */
+    /** The port this service serves /metrics on (metrics.port, 0 picks one), or -1. */
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
+    }
+
     @Override
     public void close() {
         running = false;

@@ -1,6 +1,5 @@
 package org.realmexport.common.metrics;
 
-import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
@@ -14,10 +13,6 @@ import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,8 +22,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A service's meters and where they are served: the registry given to the service (tests pass
- * their own), else with {@code metrics.port} >= 0 a Prometheus registry whose scrape a JDK
- * {@link HttpServer} serves as {@code /metrics}, else Micrometer's global registry.
+ * their own; the command line gives every component of one process the same one), else with
+ * {@code metrics.port} >= 0 a Prometheus registry served as {@code /metrics} by a
+ * {@link MetricsEndpoint}, else Micrometer's global registry.
  *
  * <p>Also the service's consumer lag, the signal an autoscaler scales on:
  * {@code realm_export_consumer_lag{group,topic}}, records not yet processed by the group, as the
@@ -41,12 +37,12 @@ public final class ServiceMetrics implements AutoCloseable {
 
     private final MeterRegistry registry;
     private final ExportMeters meters;
-    private final HttpServer server;
+    private final MetricsEndpoint server;
     private final ScheduledExecutorService lagRefresher;
     private final Admin admin;
     private final Map<String, Long> lag = new ConcurrentHashMap<>();
 
-    private ServiceMetrics(MeterRegistry registry, String service, HttpServer server, ScheduledExecutorService refresher,
+    private ServiceMetrics(MeterRegistry registry, String service, MetricsEndpoint server, ScheduledExecutorService refresher,
                            Admin admin) {
         this.registry = registry;
         this.meters = new ExportMeters(registry, service);
@@ -62,12 +58,12 @@ public final class ServiceMetrics implements AutoCloseable {
     public static ServiceMetrics open(RealmExportConfig config, MeterRegistry given, String service) {
         int port = config.getInt(RealmExportConfig.METRICS_PORT);
         MeterRegistry registry = given;
-        HttpServer server = null;
+        MetricsEndpoint server = null;
         if (registry == null && port >= 0) {
             PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            server = serve(prometheus, port);
+            server = MetricsEndpoint.start(prometheus, port);
             registry = prometheus;
-            LOG.info("{} metrics on http://0.0.0.0:{}/metrics", service, server.getAddress().getPort());
+            LOG.info("{} metrics on http://0.0.0.0:{}/metrics", service, server.port());
         } else if (registry == null) {
             registry = Metrics.globalRegistry;
         }
@@ -92,26 +88,6 @@ public final class ServiceMetrics implements AutoCloseable {
                     ConsumerLag.inputTopics(topics, service)), 0, LAG_REFRESH_SECONDS, TimeUnit.SECONDS);
         }
         return metrics;
-    }
-
-    private static HttpServer serve(PrometheusMeterRegistry prometheus, int port) {
-        HttpServer server;
-        try {
-            server = HttpServer.create(new InetSocketAddress(port), 0);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot serve metrics on port " + port + ": " + e.getMessage()
-                    + " (give another --metrics-port)", e);
-        }
-        server.createContext("/metrics", exchange -> {
-            byte[] body = prometheus.scrape().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream os = exchange.getResponseBody()) {
-                os.write(body);
-            }
-        });
-        server.start();
-        return server;
     }
 
     private void refreshLag(Properties reader, String group, java.util.List<String> inputTopics) {
@@ -141,7 +117,7 @@ public final class ServiceMetrics implements AutoCloseable {
 
     /** The port /metrics is served on, or -1. */
     public int port() {
-        return server == null ? -1 : server.getAddress().getPort();
+        return server == null ? -1 : server.port();
     }
 
     @Override
@@ -158,7 +134,7 @@ public final class ServiceMetrics implements AutoCloseable {
             admin.close(java.time.Duration.ofSeconds(2));
         }
         if (server != null) {
-            server.stop(0);
+            server.close();
         }
     }
 }
