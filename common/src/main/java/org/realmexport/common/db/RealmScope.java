@@ -161,6 +161,18 @@ public final class RealmScope {
         return ids(IdSet.EXPORTED_USERS);
     }
 
+    /**
+     * Predicate on a per-user table's user column ({@code t.user_profile_id}): the rows the export
+     * carries. A full export carries every user's, mirror dummies' too (Zulip's user-profile
+     * children read the ids of both lists).
+     *
+     * @param privateData whether the rows are a user's private data (Zulip's
+     *                    limit_to_consenting_users) rather than public ones (profile values, presence)
+     */
+    public String userRowsPredicate(String userColumn, boolean privateData) {
+        return userColumn + " IN (" + realmUserIds() + ")";
+    }
+
     /** Ids of the cross-realm system bots (empty when the realm is the system-bot realm itself). */
     public String crossRealmBotIds() {
         return ids(IdSet.CROSS_REALM_BOTS);
