@@ -94,7 +94,9 @@ public final class ServiceMetrics implements AutoCloseable {
         try {
             ConsumerLag now = ConsumerLag.of(admin, reader, group, inputTopics);
             now.perTopic().forEach((topic, records) -> {
-                if (lag.put(topic, records) == null) {
+                // another component of this process may have registered the group's gauge already
+                if (lag.put(topic, records) == null && registry.find("realm.export.consumer.lag")
+                        .tags("group", group, "topic", topic).gauge() == null) {
                     Gauge.builder("realm.export.consumer.lag", lag, m -> m.getOrDefault(topic, 0L))
                             .description("Records of the topic not yet processed by the group (Admin API)")
                             .tag("group", group).tag("topic", topic).register(registry);
