@@ -21,6 +21,15 @@ public final class ExportId {
     private ExportId() {
     }
 
+    /** {@code action}, run with the export's id in the MDC (for work that runs later, e.g. after a commit). */
+    public static Runnable inMdc(String exportId, Runnable action) {
+        return () -> {
+            try (org.slf4j.MDC.MDCCloseable ignored = org.slf4j.MDC.putCloseable(MDC_KEY, exportId)) {
+                action.run();
+            }
+        };
+    }
+
     public static String newRequestId() {
         return UUID.randomUUID().toString();
     }

@@ -153,11 +153,11 @@ public final class ExportProducer implements AutoCloseable {
         @Override
         public ExactlyOnceLoop.Output process(Request r) throws Exception {
             try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, r.exportId())) {
-                return plan(r);
+                return planRequest(r);
             }
         }
 
-        private ExactlyOnceLoop.Output plan(Request r) throws Exception {
+        private ExactlyOnceLoop.Output planRequest(Request r) throws Exception {
             if (planned.contains(r.exportId())) {
                 LOG.info("export {} (request {}) is already planned: duplicate request ignored", r.exportId(),
                         r.request().requestId());
@@ -167,7 +167,7 @@ public final class ExportProducer implements AutoCloseable {
             List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
             ExportStatus status = plan(r.request(), r.type(), r.exportId(), out);
             out.add(new ProducerRecord<>(topics.status(), r.exportId(), Json.toBytes(status)));
-            return new ExactlyOnceLoop.Output(out, () -> {
+            return new ExactlyOnceLoop.Output(out, ExportId.inMdc(r.exportId(), () -> {
                 planned.add(r.exportId());
                 metrics.meters().exportState(status.state());
                 if (status.state() == ExportState.PLANNED) {
@@ -178,7 +178,7 @@ public final class ExportProducer implements AutoCloseable {
                 } else {
                     LOG.warn("export {} FAILED (request {}): {}", r.exportId(), r.request().requestId(), status.error());
                 }
-            });
+            }));
         }
 
         @Override

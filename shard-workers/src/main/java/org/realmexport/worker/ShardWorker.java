@@ -276,7 +276,7 @@ public final class ShardWorker implements AutoCloseable {
 
         private ExactlyOnceLoop.Output output(TaskResult result, Runnable afterCommit) {
             return new ExactlyOnceLoop.Output(List.of(new ProducerRecord<>(topics.shardResults(), result.exportId(),
-                    Json.toBytes(result))), afterCommit);
+                    Json.toBytes(result))), ExportId.inMdc(result.exportId(), afterCommit));
         }
     }
 
