@@ -24,7 +24,6 @@ import org.realmexport.common.ExportId;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
-import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportRequest;
 import org.realmexport.common.event.ExportState;
@@ -259,9 +258,10 @@ public final class ExportProducer implements AutoCloseable {
                     "unknown realm '" + request.realm() + "': no zerver_realm with that id or string_id");
         }
         long realmId = realm.get().id();
-        if (!RealmScope.supports(type)) {
+        Optional<String> unusable = planner.unusableReason(realmId, type);
+        if (unusable.isPresent()) {
             return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
-                    "export type '" + type.cliName() + "' is not supported by this version of realm-export (supported: full)");
+                    "export type '" + type.cliName() + "' refused: " + unusable.get());
         }
         Path exportDir;
         try {

@@ -75,7 +75,7 @@ final class MessageShardWriter {
                     });
             rows.put("zerver_message", n);
             long um = userMessages.writeList(g, "zerver_usermessage", connection,
-                    "t.message_id = ANY(?) AND t.user_profile_id IN (" + scope.exportedUserIds() + ")",
+                    "t.message_id = ANY(?) AND t.user_profile_id IN (" + scope.userMessageUserIds() + ")",
                     List.of(ids), rs -> {
                         if (cancelled.getAsBoolean()) {
                             throw new SQLException("cancelled: the worker is stopping");

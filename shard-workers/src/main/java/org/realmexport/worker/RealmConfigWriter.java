@@ -82,7 +82,7 @@ final class RealmConfigWriter {
             byRealm("zerver_channelfolder"),
             // an acting user of another realm (a server administrator) cannot be imported: Zulip
             // writes null (custom_fetch_realm_audit_logs_for_realm)
-            new Part("zerver_realmauditlog", "zerver_realmauditlog", s -> "t.realm_id = " + s.realmId(),
+            new Part("zerver_realmauditlog", "zerver_realmauditlog", s -> s.auditLogPredicate("t"),
                     c -> c.writer().hasField("acting_user") ? c.writer().withExpression("acting_user_id",
                             "CASE WHEN t.acting_user_id IN (" + c.scope().realmUserIds() + ") THEN t.acting_user_id END")
                             : c.writer()),
@@ -93,23 +93,24 @@ final class RealmConfigWriter {
             part("zerver_usergroupmembership", s -> "t.user_group_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
             part("zerver_groupgroupmembership", s -> "t.supergroup_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
             new Part("zerver_userprofile", "zerver_userprofile",
-                    s -> "t.realm_id = " + s.realmId() + " AND NOT t.is_mirror_dummy", RealmConfigWriter::withUserLists),
+                    s -> s.userProfilePredicate("t", false), RealmConfigWriter::userProfiles),
             new Part("zerver_userprofile_mirrordummy", "zerver_userprofile",
-                    s -> "t.realm_id = " + s.realmId() + " AND t.is_mirror_dummy", RealmConfigWriter::withUserLists),
-            byUser("zerver_alertword", "user_profile_id"),
-            byUser("zerver_customprofilefieldvalue", "user_profile_id"),
-            byUser("zerver_muteduser", "user_profile_id"),
-            byUser("zerver_onboardingstep", "user_id"),
-            byUser("zerver_useractivity", "user_profile_id"),
-            byUser("zerver_useractivityinterval", "user_profile_id"),
-            byUser("zerver_userpresence", "user_profile_id"),
-            byUser("zerver_userstatus", "user_profile_id"),
-            byUser("zerver_usertopic", "user_profile_id"),
-            byUser("zerver_service", "user_profile_id"),
-            byUser("zerver_botstoragedata", "bot_profile_id"),
-            byUser("zerver_botconfigdata", "bot_profile_id"),
+                    s -> s.userProfilePredicate("t", true), RealmConfigWriter::userProfiles),
+            byUser("zerver_alertword", "user_profile_id", true),
+            byUser("zerver_customprofilefieldvalue", "user_profile_id", false),
+            byUser("zerver_muteduser", "user_profile_id", true),
+            byUser("zerver_onboardingstep", "user_id", true),
+            byUser("zerver_useractivity", "user_profile_id", true),
+            byUser("zerver_useractivityinterval", "user_profile_id", true),
+            byUser("zerver_userpresence", "user_profile_id", false),
+            byUser("zerver_userstatus", "user_profile_id", true),
+            byUser("zerver_usertopic", "user_profile_id", true),
+            byUser("zerver_service", "user_profile_id", true),
+            byUser("zerver_botstoragedata", "bot_profile_id", true),
+            byUser("zerver_botconfigdata", "bot_profile_id", true),
             part("zerver_recipient", s -> s.recipientPredicate("t")),
-            part("zerver_subscription", s -> s.subscriptionPredicate("t")),
+            new Part("zerver_subscription", "zerver_subscription", s -> s.subscriptionPredicate("t"),
+                    c -> rewritten(c.writer(), c.scope().subscriptionExpressions())),
             part("zerver_huddle", s -> "t.id IN (" + s.groupIds() + ")"));
 
     private static Part part(String table, Function<RealmScope, String> where) {
@@ -120,8 +121,29 @@ final class RealmConfigWriter {
         return part(table, s -> "t.realm_id = " + s.realmId());
     }
 
-    private static Part byUser(String table, String userColumn) {
-        return part(table, s -> "t." + userColumn + " IN (" + s.exportedUserIds() + ")");
+    /**
+     * A table of per-user rows: those of the realm's users that the scope exports.
+     *
+     * @param privateData whether the rows are a user's private data (Zulip's
+     *                    limit_to_consenting_users), as opposed to public ones (profile values, presence)
+     */
+    private static Part byUser(String table, String userColumn, boolean privateData) {
+        return part(table, s -> s.userRowsPredicate("t." + userColumn, privateData));
+    }
+
+    /** Users with their many-to-many lists, rewritten as the export type says (consent, hidden emails). */
+    private static ZulipRowWriter userProfiles(Ctx c) {
+        return rewritten(withUserLists(c), c.scope().userProfileExpressions());
+    }
+
+    /** The writer with the scope's column expressions (for the columns the table has). */
+    private static ZulipRowWriter rewritten(ZulipRowWriter writer, Map<String, String> expressions) {
+        for (Map.Entry<String, String> e : expressions.entrySet()) {
+            if (writer.table().hasColumn(e.getKey())) {
+                writer = writer.withExpression(e.getKey(), e.getValue());
+            }
+        }
+        return writer;
     }
 
     /** UserProfile's many-to-many fields from Django's link tables, [] where they do not exist. */
