@@ -58,6 +58,7 @@ import java.util.concurrent.Future;
 final class ExportFinalizer {
     private static final Logger LOG = LoggerFactory.getLogger(ExportFinalizer.class);
     private static final String MESSAGE_TABLE = "zerver_message";
+    private static final String USERMESSAGE_TABLE = "zerver_usermessage";
     private static final long CHECK_EVERY = 10_000;
     /** The worker's realm.json, kept where nothing lists or packs it ('%' never comes out of partPath). */
     static final String WORKER_REALM_JSON = "%realm.json.worker";
@@ -143,7 +144,8 @@ final class ExportFinalizer {
 
         ExportOutput out = new ExportOutput(exportId, dir, gzipLevel, partMtime(dir, summary));
         SortedMap<String, Map<String, Long>> tables = new TreeMap<>();
-        ExportedMessages exported = readMessageFiles(out, summary, tables);
+        ReferenceCheck references = new ReferenceCheck();
+        ExportedMessages exported = readMessageFiles(out, summary, tables, references);
         verifyOtherWorkerFiles(out, summary, tables);
         steps.done("worker files");
 
@@ -161,8 +163,14 @@ final class ExportFinalizer {
             RealmJsonRewriter.preserveOriginal(realmJson, original);
             RealmJsonRewriter.Result realm = RealmJsonRewriter.rewrite(original, realmJson,
                     summary.files.get(ResultSummary.REALM_JSON).sha256(),
-                    table -> table.equals("zerver_scheduledmessage") ? scheduledIds::add : null,
-                    g -> writeReactionsAndClients(g, connection, catalog, exported, summary));
+                    table -> switch (table) {
+                        case "zerver_scheduledmessage" -> JsonCounting.Fields.of("id", scheduledIds::add);
+                        case "zerver_userprofile", "zerver_userprofile_mirrordummy", "zerver_userprofile_crossrealm" ->
+                                JsonCounting.Fields.of("id", references.users());
+                        case "zerver_recipient" -> JsonCounting.Fields.of("id", references.recipients());
+                        default -> null;
+                    },
+                    g -> writeReactionsAndClients(g, connection, catalog, exported, summary, references));
             out.ownFile(ResultSummary.REALM_JSON, realm.file());
             tables.put(stem(ResultSummary.REALM_JSON), realm.tables());
             rows.put("zerver_reaction", realm.tables().get("zerver_reaction"));
@@ -174,6 +182,10 @@ final class ExportFinalizer {
             tables.put(stem(AttachmentExporter.FILE),
                     Map.of(AttachmentExporter.TABLE, (long) attachments.attachments().size()));
             rows.put(AttachmentExporter.TABLE, (long) attachments.attachments().size());
+            for (AttachmentExporter.Exported a : attachments.attachments()) {
+                references.refer(ReferenceCheck.Reference.ATTACHMENT_OWNER, a.ownerId());
+            }
+            references.check();
             steps.done("attachments");
 
             MediaExporter media = new MediaExporter(connection, catalog, uploadsDir, avatarSalt, out, realmId);
@@ -186,7 +198,7 @@ final class ExportFinalizer {
                 LOG.warn("export {}: {}; exported without them ({}=true), all listed under {} in stats.json",
                         exportId, missing.summary(), RealmExportConfig.UPLOADS_ALLOW_MISSING, MissingFiles.STATS_KEY);
             }
-            ExportPacker.writeStats(out, tables, records, missing);
+            ExportPacker.writeStats(out, tables, records, missing, status.skippedTables());
             consenting = type == ExportType.FULL_WITH_CONSENT
                     ? RealmScope.resolve(connection, catalog, realmId, type, "").consentingUsers(connection) : null;
             connection.rollback();
@@ -207,13 +219,18 @@ final class ExportFinalizer {
      */
     private static final int READ_THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
-    /** One message file as read: its counts and checksum, its message ids sorted as written. */
-    private record ReadShard(JsonCounting.Counted counted, long[] ids) {
+    /**
+     * One message file as read: its counts and checksum, its message ids sorted as written, and the
+     * users and recipients its rows refer to.
+     */
+    private record ReadShard(JsonCounting.Counted counted, long[] ids, long[] senders, long[] recipients,
+                             long[] userMessageUsers) {
     }
 
     /** Reads every message file: its ids (for the cross-checks), its row counts, its checksum. */
     private static ExportedMessages readMessageFiles(ExportOutput out, ResultSummary summary,
-                                                     SortedMap<String, Map<String, Long>> tables)
+                                                     SortedMap<String, Map<String, Long>> tables,
+                                                     ReferenceCheck references)
             throws IOException, ExportAnomaly, InterruptedException {
         ExportedMessages exported = new ExportedMessages();
         ExecutorService readers = Executors.newFixedThreadPool(READ_THREADS, r -> {
@@ -230,9 +247,17 @@ final class ExportFinalizer {
                     String file = shards.get(submitted++).file();
                     window.add(readers.submit(() -> {
                         LongList ids = new LongList();
-                        JsonCounting.Counted counted = read(out, file,
-                                table -> table.equals(MESSAGE_TABLE) ? ids::add : null);
-                        return new ReadShard(counted, ids.toArray());
+                        LongList senders = new LongList();
+                        LongList recipients = new LongList();
+                        LongList users = new LongList();
+                        JsonCounting.Counted counted = read(out, file, table -> switch (table) {
+                            case MESSAGE_TABLE -> JsonCounting.Fields.of("id", ids::add, "sender", senders::add,
+                                    "recipient", recipients::add);
+                            case USERMESSAGE_TABLE -> JsonCounting.Fields.of("user_profile", users::add);
+                            default -> null;
+                        });
+                        return new ReadShard(counted, ids.toArray(), senders.toArray(), recipients.toArray(),
+                                users.toArray());
                     }));
                 }
                 checkInterrupted();
@@ -251,6 +276,9 @@ final class ExportFinalizer {
                             + shard.taskId() + " reported " + shard.messages());
                 }
                 exported.addShard(sorted);
+                references.refer(ReferenceCheck.Reference.MESSAGE_SENDER, read.senders());
+                references.refer(ReferenceCheck.Reference.MESSAGE_RECIPIENT, read.recipients());
+                references.refer(ReferenceCheck.Reference.USERMESSAGE_USER, read.userMessageUsers());
                 tables.put(stem(shard.file()), counted.tables());
                 out.workerFile(shard.file(), new AtomicFile.Written(counted.size(), counted.sha256()));
             }
@@ -305,14 +333,14 @@ final class ExportFinalizer {
         }
     }
 
-    private static JsonCounting.Counted read(ExportOutput out, String rel, JsonCounting.IdSink ids)
+    private static JsonCounting.Counted read(ExportOutput out, String rel, JsonCounting.FieldSink fields)
             throws IOException, ExportAnomaly {
         Path file = out.path(rel);
         if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new ExportAnomaly(rel + " is missing from " + out.dir());
         }
         try (InputStream in = Files.newInputStream(file)) {
-            return JsonCounting.read(in, rel, ids);
+            return JsonCounting.read(in, rel, fields);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ExportAnomaly(rel + " is not valid JSON: " + e.getOriginalMessage());
         }
@@ -351,7 +379,7 @@ final class ExportFinalizer {
      */
     private static Map<String, Long> writeReactionsAndClients(JsonGenerator g, Connection connection,
                                                               SchemaCatalog catalog, ExportedMessages exported,
-                                                              ResultSummary summary)
+                                                              ResultSummary summary, ReferenceCheck references)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         Map<String, Long> counts = new LinkedHashMap<>();
         ZulipRowWriter reactions = ZulipRowWriter.forTable(catalog.require("zerver_reaction"));
@@ -359,6 +387,7 @@ final class ExportFinalizer {
         long n = 0;
         if (!exported.isEmpty()) {
             int message = reactions.indexOf("message");
+            int user = reactions.indexOf("user_profile");
             long seen = 0;
             try (PreparedStatement ps = ZulipRowWriter.prepare(connection,
                     reactions.query("t.message_id BETWEEN ? AND ?"), List.of(exported.min(), exported.max()));
@@ -366,6 +395,7 @@ final class ExportFinalizer {
                 while (rs.next()) {
                     if (exported.contains(rs.getLong(message))) {
                         reactions.writeRow(g, rs);
+                        references.refer(ReferenceCheck.Reference.REACTION_USER, rs.getLong(user));
                         n++;
                     }
                     if (++seen % CHECK_EVERY == 0) {

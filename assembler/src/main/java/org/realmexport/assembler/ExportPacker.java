@@ -38,13 +38,18 @@ final class ExportPacker {
     private ExportPacker() {
     }
 
+    /** The stats.json key listing the tables exported without ({@code tables.skip}); absent when none. */
+    static final String SKIPPED_TABLES = "skipped_tables";
+
     /**
      * stats.json as Zulip writes it: {@code {file stem: {table: rows}}} for every JSON file with
      * tables, sorted by file name, then the number of records of each file category, then the
-     * referenced files that were missing (only when the operator allowed them).
+     * referenced files that were missing (only when the operator allowed them), then, when the
+     * operator let the export go without tables this build does not know ({@code tables.skip}),
+     * {@code "skipped_tables": [names]}, so that whoever imports it learns what is missing.
      */
     static void writeStats(ExportOutput out, SortedMap<String, Map<String, Long>> tables, Map<String, Long> records,
-                           MissingFiles missing)
+                           MissingFiles missing, List<String> skippedTables)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         out.writeJson(STATS, g -> {
             g.writeStartObject();
@@ -59,6 +64,13 @@ final class ExportPacker {
                 g.writeNumberField(r.getKey() + "_records", r.getValue());
             }
             missing.writeStats(g);
+            if (skippedTables != null && !skippedTables.isEmpty()) {
+                g.writeArrayFieldStart(SKIPPED_TABLES);
+                for (String t : skippedTables) {
+                    g.writeString(t);
+                }
+                g.writeEndArray();
+            }
             g.writeEndObject();
         });
     }

@@ -18,8 +18,9 @@ import java.util.function.LongConsumer;
 
 /**
  * Streaming reads and copies of export JSON files ({@code {"table": [rows], ...}}), never a whole
- * file in memory: row counts per table, the ids of one table's rows, and an exact token copy
- * (numbers keep their text, so {@code 1700000000.123456} is not rewritten as a double).
+ * file in memory: row counts per table, the values of some integer fields of a table's rows (ids,
+ * references), and an exact token copy (numbers keep their text, so {@code 1700000000.123456} is
+ * not rewritten as a double).
  */
 final class JsonCounting {
     private JsonCounting() {
@@ -29,9 +30,42 @@ final class JsonCounting {
     record Counted(Map<String, Long> tables, long size, String sha256) {
     }
 
-    /** Where the ids of a table go while it is read or copied; null means not wanted. */
-    interface IdSink {
-        LongConsumer idsOf(String table);
+    /** The integer fields of a table's rows wanted while it is read or copied; null means none. */
+    interface FieldSink {
+        Fields fieldsOf(String table);
+    }
+
+    /** Field names and where their values go: a handful, looked up for every field of every row. */
+    static final class Fields {
+        private final String[] names;
+        private final LongConsumer[] sinks;
+
+        private Fields(String[] names, LongConsumer[] sinks) {
+            this.names = names;
+            this.sinks = sinks;
+        }
+
+        static Fields of(String field, LongConsumer sink) {
+            return new Fields(new String[] {field}, new LongConsumer[] {sink});
+        }
+
+        static Fields of(String field1, LongConsumer sink1, String field2, LongConsumer sink2) {
+            return new Fields(new String[] {field1, field2}, new LongConsumer[] {sink1, sink2});
+        }
+
+        static Fields of(String field1, LongConsumer sink1, String field2, LongConsumer sink2,
+                         String field3, LongConsumer sink3) {
+            return new Fields(new String[] {field1, field2, field3}, new LongConsumer[] {sink1, sink2, sink3});
+        }
+
+        LongConsumer get(String field) {
+            for (int i = 0; i < names.length; i++) {
+                if (names[i].equals(field)) {
+                    return sinks[i];
+                }
+            }
+            return null;
+        }
     }
 
     static JsonParser parser(InputStream in) throws IOException {
@@ -44,8 +78,8 @@ final class JsonCounting {
         return g;
     }
 
-    /** Reads a whole export JSON file: counts, ids of the wanted tables, sha256 of its bytes. */
-    static Counted read(InputStream raw, String name, IdSink ids) throws IOException {
+    /** Reads a whole export JSON file: counts, the wanted fields of its rows, sha256 of its bytes. */
+    static Counted read(InputStream raw, String name, FieldSink fields) throws IOException {
         MessageDigest digest = AtomicFile.sha256();
         long[] size = {0};
         InputStream in = new DigestInputStream(raw, digest) {
@@ -76,8 +110,7 @@ final class JsonCounting {
                 String key = p.currentName();
                 JsonToken value = p.nextToken();
                 if (value == JsonToken.START_ARRAY) {
-                    LongConsumer sink = ids == null ? null : ids.idsOf(key);
-                    tables.put(key, readArray(p, name, key, sink, null));
+                    tables.put(key, readArray(p, name, key, fields == null ? null : fields.fieldsOf(key), null));
                 } else {
                     p.skipChildren();
                 }
@@ -92,9 +125,10 @@ final class JsonCounting {
 
     /**
      * Reads (and, when {@code g} is not null, copies) the array the parser is on, returning its
-     * length; the ids of its object elements go to {@code ids}.
+     * length; the wanted fields of its object elements go to their sinks (a null value is skipped,
+     * except for {@code id}, which every row has).
      */
-    static long readArray(JsonParser p, String file, String key, LongConsumer ids, JsonGenerator g)
+    static long readArray(JsonParser p, String file, String key, Fields fields, JsonGenerator g)
             throws IOException {
         if (g != null) {
             g.writeStartArray();
@@ -106,18 +140,20 @@ final class JsonCounting {
                 throw new IOException(file + " ends inside " + key);
             }
             n++;
-            if (t == JsonToken.START_OBJECT && (ids != null || g != null)) {
+            if (t == JsonToken.START_OBJECT && (fields != null || g != null)) {
                 if (g != null) {
                     g.writeStartObject();
                 }
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String field = p.currentName();
                     JsonToken v = p.nextToken();
-                    if (ids != null && field.equals("id")) {
-                        if (v != JsonToken.VALUE_NUMBER_INT) {
-                            throw new IOException(file + ": a row of " + key + " has a non-integer id");
+                    LongConsumer sink = fields == null ? null : fields.get(field);
+                    if (sink != null) {
+                        if (v == JsonToken.VALUE_NUMBER_INT) {
+                            sink.accept(p.getLongValue());
+                        } else if (v != JsonToken.VALUE_NULL || field.equals("id")) {
+                            throw new IOException(file + ": a row of " + key + " has a non-integer " + field);
                         }
-                        ids.accept(p.getLongValue());
                     }
                     if (g != null) {
                         g.writeFieldName(field);

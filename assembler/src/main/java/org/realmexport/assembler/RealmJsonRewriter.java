@@ -81,9 +81,9 @@ final class RealmJsonRewriter {
      * @param source         the worker's realm.json
      * @param target         where the result goes (atomically)
      * @param expectedSha256 what the realm task reported for it; checked before anything is replaced
-     * @param ids            receives the ids of the rows of the tables it asks for (may be null)
+     * @param fields         receives the fields of the rows of the tables it asks for (may be null)
      */
-    static Result rewrite(Path source, Path target, String expectedSha256, JsonCounting.IdSink ids, Tail tail)
+    static Result rewrite(Path source, Path target, String expectedSha256, JsonCounting.FieldSink fields, Tail tail)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         MessageDigest digest = AtomicFile.sha256();
         Map<String, Long> tables = new TreeMap<>();
@@ -105,7 +105,7 @@ final class RealmJsonRewriter {
                     g.writeFieldName(key);
                     if (value == JsonToken.START_ARRAY) {
                         tables.put(key, JsonCounting.readArray(p, "realm.json", key,
-                                ids == null ? null : ids.idsOf(key), g));
+                                fields == null ? null : fields.fieldsOf(key), g));
                     } else {
                         JsonCounting.copyValue(p, g);
                     }

@@ -357,6 +357,34 @@ class ExportAssemblerTest {
     }
 
     @Test
+    void rowsReferringToAUserRealmJsonLacksFailTheExportNamingTheUser(@TempDir Path temp) throws Exception {
+        // a user who joined after realm.json was written, and got usermessages of earlier messages
+        long user;
+        try (Connection c = writable(); PreparedStatement ps = c.prepareStatement(
+                "SELECT um.user_profile_id FROM zerver_usermessage um JOIN zerver_message m ON m.id = um.message_id"
+                        + " WHERE m.realm_id = ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")) {
+            ps.setLong(1, realms.primary().realmId());
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                user = rs.getLong(1);
+            }
+        }
+        Fixture f = new Fixture(temp);
+        List<TaskResult> results = f.allTasks();
+        results.set(0, f.worker.realmTask(results.size(), user));
+        ExportFinalizer finalizer = new ExportFinalizer(db, stack.uploadsDir(), realms.avatarSalt(), false,
+                TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+
+        assertThatThrownBy(() -> finalizer.finalizeExport(f.worker.planned(results.size(), 0), each(results)))
+                .isInstanceOf(ExportAnomaly.class)
+                .hasMessageContaining("usermessages of user " + user)
+                .hasMessageContaining("realm.json does not hold")
+                .hasMessageContaining("request the export again");
+        assertThat(Files.exists(ExportFinalizer.tarballOf(f.worker.exportDir()))).isFalse();
+        // (the other exports of these tests, with every user in realm.json, finalize)
+    }
+
+    @Test
     void aStoredPathWithDotDotFailsTheExportNamingIt() throws Exception {
         Fixture f = new Fixture(shared.resolve("out-traversal"));
         List<long[]> shards = f.shards(exportedMessages(m -> true));

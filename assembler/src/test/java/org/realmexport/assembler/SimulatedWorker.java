@@ -57,6 +57,15 @@ final class SimulatedWorker {
 
     /** realm.json (the realm and its scheduled messages), analytics.json, migration_status.json. */
     TaskResult realmTask(int tasksPlanned) throws Exception {
+        return realmTask(tasksPlanned, -1);
+    }
+
+    /**
+     * realm.json sketched: the realm, its scheduled messages, the users and recipients the realm's
+     * messages, usermessages and reactions refer to (as zerver_userprofile, however a real worker
+     * would class them) but {@code missingUser}, as if that user had appeared after it was written.
+     */
+    TaskResult realmTask(int tasksPlanned, long missingUser) throws Exception {
         Map<String, TaskResult.FileInfo> files = new TreeMap<>();
         Map<String, Long> rows = new TreeMap<>();
         Map<Long, List<Long>> scheduledLinks = new TreeMap<>();
@@ -69,6 +78,17 @@ final class SimulatedWorker {
                         .writeList(g, "zerver_realm", c, "t.id = ?", List.of(realmId), null));
                 rows.put("zerver_scheduledmessage", ZulipRowWriter.forTable(catalog.require("zerver_scheduledmessage"))
                         .writeList(g, "zerver_scheduledmessage", c, "t.realm_id = ?", List.of(realmId), null));
+                String messages = "SELECT id FROM zerver_message WHERE realm_id = " + realmId;
+                rows.put("zerver_userprofile", ZulipRowWriter.forTable(catalog.require("zerver_userprofile"))
+                        .writeList(g, "zerver_userprofile", c, "(t.realm_id = ? OR t.id IN (SELECT sender_id FROM"
+                                + " zerver_message WHERE realm_id = ?) OR t.id IN (SELECT user_profile_id FROM"
+                                + " zerver_usermessage WHERE message_id IN (" + messages + ")) OR t.id IN (SELECT"
+                                + " user_profile_id FROM zerver_reaction WHERE message_id IN (" + messages + ")) OR"
+                                + " t.id IN (SELECT owner_id FROM zerver_attachment WHERE realm_id = ?)) AND t.id <> ?",
+                                List.of(realmId, realmId, realmId, missingUser), null));
+                rows.put("zerver_recipient", ZulipRowWriter.forTable(catalog.require("zerver_recipient"))
+                        .writeList(g, "zerver_recipient", c, "t.id IN (SELECT recipient_id FROM zerver_message"
+                                + " WHERE realm_id = ?)", List.of(realmId), null));
                 g.writeArrayFieldStart("zerver_client"); // some workers write it empty; the assembler fills it
                 g.writeEndArray();
                 g.writeStringField("import_source", "zulip");

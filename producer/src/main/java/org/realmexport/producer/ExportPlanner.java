@@ -4,12 +4,14 @@ import org.realmexport.common.ExportType;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
+import org.realmexport.common.db.ZulipTables;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -30,6 +32,14 @@ final class ExportPlanner {
      */
     static final int PAGE_SIZE = 50 * SHARD_SIZE;
     static final int FETCH_SIZE = 5 * SHARD_SIZE;
+
+    /**
+     * The tables of Zulip's schema in the database that {@link ZulipTables} does not classify:
+     * a newer Zulip's, whose rows an export would lose without a word.
+     */
+    List<String> unknownTables() throws SQLException {
+        return ZulipTables.unknown(database.catalog().tableNames());
+    }
 
     /** A realm found by id or string_id. */
     record Realm(long id, String stringId) {

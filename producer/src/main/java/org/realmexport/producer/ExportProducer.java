@@ -24,6 +24,7 @@ import org.realmexport.common.ExportId;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
+import org.realmexport.common.db.ZulipTables;
 import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportRequest;
 import org.realmexport.common.event.ExportState;
@@ -43,6 +44,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -67,6 +69,8 @@ public final class ExportProducer implements AutoCloseable {
 
     private final ExportProducerConfig config;
     private final Topics topics;
+    /** tables.skip: unknown tables the operator lets an export go without. */
+    private final Set<String> skippedTables;
     private volatile boolean running;
     private volatile Thread thread;
     private Database database;
@@ -78,6 +82,7 @@ public final class ExportProducer implements AutoCloseable {
     public ExportProducer(Map<String, ?> config) {
         this.config = new ExportProducerConfig(config);
         this.topics = this.config.topics();
+        this.skippedTables = Set.copyOf(this.config.getList(ExportProducerConfig.TABLES_SKIP));
     }
 
     /** Creates missing topics, reads the status topic, connects, and starts consuming requests. */
@@ -270,6 +275,16 @@ public final class ExportProducer implements AutoCloseable {
             return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
                     "unusable output '" + request.output() + "': " + e.getMessage());
         }
+        List<String> unknown = planner.unknownTables();
+        List<String> notSkipped = unknown.stream().filter(t -> !skippedTables.contains(t)).toList();
+        if (!notSkipped.isEmpty()) {
+            return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
+                    ZulipTables.unknownTablesError(notSkipped));
+        }
+        if (!unknown.isEmpty()) {
+            LOG.warn("export {}: exporting without tables this version does not know, as tables.skip says: {}",
+                    exportId, unknown);
+        }
         ExportPlanner.Plan plan = planner.plan(realmId, type);
         int tasksPlanned = plan.shards() + 1;
         String output = exportDir.toString();
@@ -283,7 +298,7 @@ public final class ExportProducer implements AutoCloseable {
             out.add(new ProducerRecord<>(topics.shardTasks(), shard.key(), Json.toBytes(shard)));
         }
         return status(request, exportId, realmId, type, ExportState.PLANNED, tasksPlanned, plan.watermark(),
-                plan.messages(), output, null);
+                plan.messages(), output, null).withSkippedTables(unknown);
     }
 
     private Path outputDirectory(String requested) {

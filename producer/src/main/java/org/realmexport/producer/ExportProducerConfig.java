@@ -15,6 +15,7 @@ public final class ExportProducerConfig extends RealmExportConfig {
     public static final String SYSTEM_BOT_REALM = "system.bot.realm";
     public static final String POLL_TIMEOUT_MS = "poll.timeout.ms";
     public static final String STATUS_READ_TIMEOUT_MS = "status.read.timeout.ms";
+    public static final String TABLES_SKIP = "tables.skip";
 
     public static final ConfigDef CONFIG = baseConfigDef()
             .define(OUTPUT_DIR, Type.STRING, "export-out", Importance.MEDIUM,
@@ -28,7 +29,11 @@ public final class ExportProducerConfig extends RealmExportConfig {
             .define(POLL_TIMEOUT_MS, Type.LONG, 500L, ConfigDef.Range.atLeast(10), Importance.LOW,
                     "How long one poll of the requests topic waits.")
             .define(STATUS_READ_TIMEOUT_MS, Type.LONG, 60_000L, ConfigDef.Range.atLeast(100), Importance.LOW,
-                    "How long start-up may take to read the status topic (the exports already planned).");
+                    "How long start-up may take to read the status topic (the exports already planned).")
+            .define(TABLES_SKIP, Type.LIST, "", Importance.MEDIUM,
+                    "Tables of Zulip's schema that this version of realm-export does not know and may export without "
+                            + "(comma-separated). An export meeting an unknown table not listed here fails at planning, "
+                            + "naming it; the skipped tables are listed in stats.json and in the export's status.");
 
     private final String producerId;
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
+import org.realmexport.common.db.ZulipTables;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.TaskResult;
 
@@ -51,8 +52,7 @@ final class RealmConfigWriter {
             "zerver_subscription", "zerver_userpresence", "zerver_useractivity",
             "zerver_useractivityinterval", "zerver_customprofilefield", "zerver_customprofilefieldvalue");
 
-    static final List<String> ANALYTICS_TABLES = List.of("analytics_realmcount", "analytics_usercount",
-            "analytics_streamcount");
+    static final Set<String> ANALYTICS_TABLES = ZulipTables.tables(ZulipTables.Destination.ANALYTICS_JSON);
 
     /** Migrations Zulip's own migration status leaves out (zerver/lib/migration_status.py). */
     private static final Set<String> STALE_MIGRATIONS = Set.of("guardian.0001_initial",
@@ -68,50 +68,71 @@ final class RealmConfigWriter {
     private record Ctx(ZulipRowWriter writer, RealmScope scope, SchemaCatalog catalog) {
     }
 
+    /**
+     * The row rules of every realm.json table, in the order of Zulip's config tree: which rows of
+     * the table belong to the export, as a {@link RealmScope} predicate over alias {@code t}. The
+     * tables are those {@link ZulipTables} sends to realm.json (but zerver_client, which the
+     * assembler writes once the messages are known); a test holds the two lists equal.
+     */
     private static final List<Part> PARTS = List.of(
             part("zerver_realm", s -> "t.id = " + s.realmId()),
             byRealm("zerver_realmauthenticationmethod"),
+            byRealm("zerver_presencesequence"),
+            part("zerver_scheduledmessage", s -> s.scheduledMessagePredicate("t")),
             byRealm("zerver_defaultstream"),
             byRealm("zerver_customprofilefield"),
-            byRealm("zerver_realmemoji"),
-            byRealm("zerver_realmdomain"),
-            byRealm("zerver_realmfilter"),
-            byRealm("zerver_realmplayground"),
-            byRealm("zerver_realmuserdefault"),
-            byRealm("zerver_realmexport"),
-            byRealm("zerver_channelfolder"),
             // an acting user of another realm (a server administrator) cannot be imported: Zulip
             // writes null (custom_fetch_realm_audit_logs_for_realm)
             new Part("zerver_realmauditlog", "zerver_realmauditlog", s -> s.auditLogPredicate("t"),
                     c -> c.writer().hasField("acting_user") ? c.writer().withExpression("acting_user_id",
                             "CASE WHEN t.acting_user_id IN (" + c.scope().realmUserIds() + ") THEN t.acting_user_id END")
                             : c.writer()),
-            part("zerver_scheduledmessage", s -> s.scheduledMessagePredicate("t")),
-            byRealm("zerver_stream"),
-            byRealm("zerver_usergroup"),
-            byRealm("zerver_namedusergroup"),
-            part("zerver_usergroupmembership", s -> "t.user_group_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
-            part("zerver_groupgroupmembership", s -> "t.supergroup_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
+            byRealm("zerver_realmemoji"),
+            byRealm("zerver_realmdomain"),
+            byRealm("zerver_realmexport"),
+            byRealm("zerver_realmfilter"),
+            byRealm("zerver_realmplayground"),
+            byRealm("zerver_realmuserdefault"),
+            // flags written as flags_mask (ExportRules.RENAMED_FIELDS), as usermessages
+            byRealm("zerver_onboardingusermessage"),
             new Part("zerver_userprofile", "zerver_userprofile",
                     s -> s.userProfilePredicate("t", false), RealmConfigWriter::userProfiles),
             new Part("zerver_userprofile_mirrordummy", "zerver_userprofile",
                     s -> s.userProfilePredicate("t", true), RealmConfigWriter::userProfiles),
+            byRealm("zerver_usergroup"),
+            byRealm("zerver_namedusergroup"),
+            part("zerver_usergroupmembership", s -> "t.user_group_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
+            part("zerver_groupgroupmembership", s -> "t.supergroup_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
+            byUser("zerver_service", "user_profile_id", true),
+            byUser("zerver_botstoragedata", "bot_profile_id", true),
+            byUser("zerver_botconfigdata", "bot_profile_id", true),
+            byRealm("zerver_stream"),
+            part("zerver_huddle", s -> "t.id IN (" + s.groupIds() + ")"),
+            part("zerver_recipient", s -> s.recipientPredicate("t")),
+            new Part("zerver_subscription", "zerver_subscription", s -> s.subscriptionPredicate("t"),
+                    c -> rewritten(c.writer(), c.scope().subscriptionExpressions())),
+            byRealm("zerver_channelfolder"),
+            // Zulip's add_user_profile_child_configs; "private" is its limit_to_consenting_users
             byUser("zerver_alertword", "user_profile_id", true),
             byUser("zerver_customprofilefieldvalue", "user_profile_id", false),
             byUser("zerver_muteduser", "user_profile_id", true),
+            byUser("zerver_navigationview", "user_id", true),
             byUser("zerver_onboardingstep", "user_id", true),
+            byUser("zerver_savedsnippet", "user_profile_id", true),
             byUser("zerver_useractivity", "user_profile_id", true),
             byUser("zerver_useractivityinterval", "user_profile_id", true),
             byUser("zerver_userpresence", "user_profile_id", false),
             byUser("zerver_userstatus", "user_profile_id", true),
             byUser("zerver_usertopic", "user_profile_id", true),
-            byUser("zerver_service", "user_profile_id", true),
-            byUser("zerver_botstoragedata", "bot_profile_id", true),
-            byUser("zerver_botconfigdata", "bot_profile_id", true),
-            part("zerver_recipient", s -> s.recipientPredicate("t")),
-            new Part("zerver_subscription", "zerver_subscription", s -> s.subscriptionPredicate("t"),
-                    c -> rewritten(c.writer(), c.scope().subscriptionExpressions())),
-            part("zerver_huddle", s -> "t.id IN (" + s.groupIds() + ")"));
+            byUser("zerver_externalauthid", "user_id", true));
+
+    /** Tables of realm.json that are not a {@link Part}: written by the assembler or by hand. */
+    static final Set<String> WRITTEN_ELSEWHERE = Set.of("zerver_client", "zerver_reaction", "zerver_userprofile_crossrealm");
+
+    /** The tables the parts read, for the test that holds them equal to {@link ZulipTables}. */
+    static Set<String> partTables() {
+        return PARTS.stream().map(Part::table).collect(java.util.stream.Collectors.toCollection(TreeSet::new));
+    }
 
     private static Part part(String table, Function<RealmScope, String> where) {
         return new Part(table, table, where, Ctx::writer);
@@ -122,7 +143,8 @@ final class RealmConfigWriter {
     }
 
     /**
-     * A table of per-user rows: those of the realm's users that the scope exports.
+     * A table of per-user rows: those of the realm's users (mirror dummies too, as Zulip's
+     * user-profile children take the ids of both lists) that the scope exports.
      *
      * @param privateData whether the rows are a user's private data (Zulip's
      *                    limit_to_consenting_users), as opposed to public ones (profile values, presence)

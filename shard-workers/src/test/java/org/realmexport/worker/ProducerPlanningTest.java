@@ -150,6 +150,35 @@ class ProducerPlanningTest {
     }
 
     @Test
+    void aTableOfZulipsSchemaThatThisBuildDoesNotKnowFailsPlanningUnlessTheOperatorSkipsIt() throws Exception {
+        h.sql("CREATE TABLE zerver_foo (id bigint PRIMARY KEY, realm_id integer);"
+                + " CREATE TABLE corporate_bar (id bigint PRIMARY KEY)"); // not an app Zulip's export classifies
+        try {
+            String prefix = h.newPrefix();
+            try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {
+                h.request(prefix, "unknown-table", "", "full");
+                ExportStatus failed = statuses(prefix, ExportId.forRequest("unknown-table"), 1).get(0);
+                assertThat(failed.state()).isEqualTo(ExportState.FAILED);
+                assertThat(failed.error()).isEqualTo("this database has tables realm-export does not know: zerver_foo;"
+                        + " upgrade realm-export, or list them in `tables.skip` to export without them");
+                assertThat(tasks(prefix, failed.exportId())).isEmpty();
+            }
+            prefix = h.newPrefix();
+            Map<String, Object> config = new java.util.HashMap<>(h.config(prefix));
+            config.put("tables.skip", "zerver_foo,zerver_not_there");
+            try (ExportProducer producer = new ExportProducer(config).start()) {
+                h.request(prefix, "skipped-table", "", "full");
+                ExportStatus planned = statuses(prefix, ExportId.forRequest("skipped-table"), 1).get(0);
+                assertThat(planned.state()).isEqualTo(ExportState.PLANNED);
+                assertThat(planned.skippedTables()).containsExactly("zerver_foo");
+                assertThat(planned.withProgress(1, Map.of()).skippedTables()).containsExactly("zerver_foo");
+            }
+        } finally {
+            h.sql("DROP TABLE zerver_foo; DROP TABLE corporate_bar");
+        }
+    }
+
+    @Test
     void theOtherRealmIsPlannedFromItsOwnMessagesOnly() throws Exception {
         String prefix = h.newPrefix();
         try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {

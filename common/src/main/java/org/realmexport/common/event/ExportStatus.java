@@ -1,5 +1,6 @@
 package org.realmexport.common.event;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -29,12 +30,31 @@ import java.util.Map;
  * @param error        the anomaly (FAILED)
  * @param realmExportId the zerver_realmexport row to update, when the export came from one
  * @param updatedAt    epoch milliseconds
+ * @param skippedTables tables of Zulip's schema this build does not know that the operator chose
+ *                     to export without ({@code tables.skip}); null or empty when none
  */
 public record ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
                            String type, ExportState state, int tasksPlanned, int tasksDone,
                            long watermark, long messages, String output, String tarball,
                            String sha256, Long size, Map<String, Long> rows, String error,
-                           Long realmExportId, long updatedAt) implements Versioned {
+                           Long realmExportId, long updatedAt, List<String> skippedTables) implements Versioned {
+
+    /** A status without skipped tables. */
+    public ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
+                        String type, ExportState state, int tasksPlanned, int tasksDone,
+                        long watermark, long messages, String output, String tarball,
+                        String sha256, Long size, Map<String, Long> rows, String error,
+                        Long realmExportId, long updatedAt) {
+        this(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone, watermark, messages,
+                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, null);
+    }
+
+    /** A copy naming the tables exported without ({@code tables.skip}); none gives null. */
+    public ExportStatus withSkippedTables(List<String> tables) {
+        return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
+                watermark, messages, output, tarball, sha256, size, rows, error, realmExportId, updatedAt,
+                tables == null || tables.isEmpty() ? null : List.copyOf(tables));
+    }
 
     /** Messages written so far ({@code rows.zerver_message}), or null before any shard reported. */
     public Long messagesWritten() {
@@ -44,19 +64,19 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
     public ExportStatus withState(ExportState newState, String newError) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, newState, tasksPlanned,
                 tasksDone, watermark, messages, output, tarball, sha256, size, rows, newError,
-                realmExportId, System.currentTimeMillis());
+                realmExportId, System.currentTimeMillis(), skippedTables);
     }
 
     public ExportStatus withProgress(int done, Map<String, Long> newRows) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type,
                 state == ExportState.PLANNED ? ExportState.RUNNING : state, tasksPlanned, done,
                 watermark, messages, output, tarball, sha256, size, newRows, error, realmExportId,
-                System.currentTimeMillis());
+                System.currentTimeMillis(), skippedTables);
     }
 
     public ExportStatus succeeded(String tarballPath, String tarballSha256, long tarballSize) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, ExportState.SUCCEEDED,
                 tasksPlanned, tasksDone, watermark, messages, output, tarballPath, tarballSha256,
-                tarballSize, rows, null, realmExportId, System.currentTimeMillis());
+                tarballSize, rows, null, realmExportId, System.currentTimeMillis(), skippedTables);
     }
 }

@@ -4,6 +4,7 @@ import org.realmexport.common.Json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.realmexport.common.db.ZulipTables;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,6 +43,8 @@ final class ExportCheck {
     static final String STATS = "stats.json";
     /** stats.json's list of the referenced files an export was made without. */
     static final String STATS_MISSING_FILES = "missing_files";
+    /** stats.json's list of the tables of Zulip's schema an export was made without (tables.skip). */
+    static final String STATS_SKIPPED_TABLES = "skipped_tables";
     static final String MANIFEST = "manifest.json";
     static final String PARTS_DIR = ".parts";
 
@@ -298,6 +301,11 @@ final class ExportCheck {
         for (String key : REALM_REQUIRED) {
             if (!counts.containsKey(key) && !otherKeys.getOrDefault("realm", Set.of()).contains(key)) {
                 problems.add(REALM, "lacks the key '" + key + "' (required by Zulip's importer)");
+            }
+        }
+        for (String key : counts.keySet()) {
+            if (!isRealmJsonKey(key)) {
+                problems.add(REALM, "has the key '" + key + "', which no Zulip version writes or reads");
             }
         }
         if (counts.containsKey("zerver_usergroup")) {
@@ -796,14 +804,39 @@ final class ExportCheck {
                     + String.join(", ", missingFiles.subList(0, Math.min(5, missingFiles.size())))
                     + (missingFiles.size() > 5 ? " and " + (missingFiles.size() - 5) + " more" : ""));
         }
+        if (stats.containsKey(STATS_SKIPPED_TABLES)) {
+            List<String> skipped = new ArrayList<>();
+            try {
+                org.realmexport.common.Json.MAPPER.readTree(dir.resolve(STATS).toFile()).path(STATS_SKIPPED_TABLES)
+                        .forEach(t -> skipped.add(t.asText()));
+            } catch (IOException e) {
+                problems.add(STATS, "not readable: " + message(e));
+            }
+            // exported knowingly without them (tables.skip), but their rows are not in the export
+            problems.add(STATS, "lists tables the export was made without (tables.skip): " + String.join(", ", skipped)
+                    + "; their rows are not in the export");
+        }
         for (String key : stats.keySet()) {
-            if (key.equals(STATS_MISSING_FILES)) {
+            if (key.equals(STATS_MISSING_FILES) || key.equals(STATS_SKIPPED_TABLES)) {
                 continue;
             }
             if (!tableCounts.containsKey(key) && !recordCounts.containsKey(key)) {
                 problems.add(STATS, "has counts for " + key + ", which is not in the export");
             }
         }
+    }
+
+    /**
+     * Keys of realm.json that older Zulip versions wrote under another name; an export of such a
+     * version (re-verified here) may carry them.
+     */
+    static final Set<String> OLDER_REALM_KEYS = Set.of("zerver_userhotspot", "zerver_mutedtopic", "zerver_realmalias");
+
+    /** Whether a list-valued key of realm.json is one a Zulip version writes: a table of realm.json, or one of its extras. */
+    static boolean isRealmJsonKey(String key) {
+        return ZulipTables.tables(ZulipTables.Destination.REALM_JSON).contains(key) || key.equals("zerver_reaction")
+                || key.equals("zerver_userprofile_mirrordummy") || key.equals("zerver_userprofile_crossrealm")
+                || OLDER_REALM_KEYS.contains(key);
     }
 
     /** One entry of stats.json's missing_files, for a problem line: "avatars: user_profile_id 12". */

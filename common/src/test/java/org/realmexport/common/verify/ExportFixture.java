@@ -47,6 +47,8 @@ final class ExportFixture {
     final ObjectNode analytics = JSON.createObjectNode();
     final ObjectNode migrationStatus = JSON.createObjectNode();
     final Map<String, ArrayNode> records = new LinkedHashMap<>();
+    /** Keys stats.json carries besides the counts (a list of skipped tables ...). */
+    final Map<String, Object> statsExtras = new TreeMap<>();
     /** Files of the four file directories, by relative path. */
     final Map<String, byte[]> blobs = new TreeMap<>();
 
@@ -196,6 +198,7 @@ final class ExportFixture {
             Files.createDirectories(file.getParent());
             Files.write(file, blob.getValue());
         }
+        stats.putAll(statsExtras);
         JSON.writeValue(dir.resolve("stats.json").toFile(), stats);
         writeManifest(dir);
         return dir;

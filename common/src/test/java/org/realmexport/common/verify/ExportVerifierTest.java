@@ -104,6 +104,24 @@ class ExportVerifierTest {
     }
 
     @Test
+    void aRealmJsonKeyThatNoZulipVersionHasIsReported() throws IOException {
+        fixture.realm.set("zerver_frobnicator", ExportFixture.list(ExportFixture.row(1)));
+        fixture.realm.set("zerver_mutedtopic", ExportFixture.list()); // an older Zulip's name: fine
+
+        assertThat(problemsOf(fixture.write(tmp))).containsExactly(
+                "realm.json: has the key 'zerver_frobnicator', which no Zulip version writes or reads");
+    }
+
+    @Test
+    void tablesTheExportWasMadeWithoutAreReported() throws IOException {
+        fixture.statsExtras.put("skipped_tables", java.util.List.of("zerver_foo", "zerver_bar"));
+
+        assertThat(problemsOf(fixture.write(tmp))).containsExactly(
+                "stats.json: lists tables the export was made without (tables.skip): zerver_foo, zerver_bar;"
+                        + " their rows are not in the export");
+    }
+
+    @Test
     void anUnsortedTableIsReported() throws IOException {
         ArrayNode users = (ArrayNode) fixture.realm.get("zerver_userprofile");
         ObjectNode first = (ObjectNode) users.remove(0);

@@ -113,6 +113,7 @@ final class GeneratorRun {
             p.phase("reactions");
             loader.writeReactions();
             writeStreams();
+            writeCurrentZulipTables();
             writeAttachments();
             writeScheduledMessages();
             writeAnalytics();
@@ -1017,6 +1018,95 @@ final class GeneratorRun {
     }
 
     // ------------------------------------------------------------------ tables Zulip never exports
+
+    /** The tables a current Zulip exports that an export of Zulip 10 did not have. */
+    private void writeCurrentZulipTables() throws SQLException, IOException {
+        copyPerRealm("zerver_presencesequence", cols("id", "last_update_id", "realm_id"), (r, out) ->
+                out.num(ids.next("zerver_presencesequence")).num(r.internal ? 0 : 4 + r.id * 97L).num(r.id).endRow());
+        // the welcome messages of a new realm, with the flags each new user gets (read, starred...)
+        copyPerRealm("zerver_onboardingusermessage", cols("id", "flags", "message_id", "realm_id"), (r, out) -> {
+            if (!r.internal && r.messages > 0) {
+                Rng rng = rngFor(Streams.USER_TABLES, 12_000_000L + r.id);
+                for (int i = 0; i < Math.min(12, r.messages); i++) {
+                    out.num(ids.next("zerver_onboardingusermessage")).num(rng.nextInt(8)).num(messageIdOf(r, i))
+                            .num(r.id).endRow();
+                }
+            }
+        });
+        copyPerRealm("zerver_savedsnippet", cols("id", "title", "content", "date_created", "realm_id", "user_profile_id"),
+                (r, out) -> {
+                    for (User u : r.humans) {
+                        Rng rng = rngFor(Streams.USER_TABLES, 13_000_000L + u.id);
+                        if (rng.chance(0.2)) {
+                            out.num(ids.next("zerver_savedsnippet")).text("Snippet " + rng.alphanumeric(4))
+                                    .text(ModelBuilder.sentence(rng, 5, 20))
+                                    .ts(Timeline.MESSAGES_START + rng.nextLong(300 * MICROS_PER_DAY)).num(r.id).num(u.id)
+                                    .endRow();
+                        }
+                    }
+                });
+        copyPerRealm("zerver_navigationview", cols("id", "fragment", "is_pinned", "name", "user_id"), (r, out) -> {
+            for (User u : r.users) {
+                Rng rng = rngFor(Streams.USER_TABLES, 14_000_000L + u.id);
+                if (!u.bot && rng.chance(0.25)) {
+                    out.num(ids.next("zerver_navigationview")).text("inbox").bool(rng.chance(0.5)).nul().num(u.id).endRow();
+                    if (rng.chance(0.5)) {
+                        out.num(ids.next("zerver_navigationview")).text("narrow/is/starred").bool(true)
+                                .text("Starred").num(u.id).endRow();
+                    }
+                }
+            }
+        });
+        copyPerRealm("zerver_channelfolder", cols("id", "name", "description", "rendered_description", "date_created",
+                "is_archived", "creator_id", "realm_id", "order"), (r, out) -> {
+            if (!r.internal) {
+                String[] names = {"Engineering", "Social", "Archive"};
+                for (int i = 0; i < names.length; i++) {
+                    out.num(ids.next("zerver_channelfolder")).text(names[i]).text("Channels of " + names[i].toLowerCase())
+                            .text("<p>Channels of " + names[i].toLowerCase() + "</p>")
+                            .ts(r.dateCreated + (i + 1) * 30 * MICROS_PER_DAY).bool(i == 2).num(r.owner.id).num(r.id)
+                            .num(i).endRow();
+                }
+            }
+        });
+        copyPerRealm("zerver_onboardingstep", cols("id", "onboarding_step", "timestamp", "user_id"), (r, out) -> {
+            for (User u : r.humans) {
+                Rng rng = rngFor(Streams.USER_TABLES, 16_000_000L + u.id);
+                for (String step : new String[] {"visibility_policy_banner", "intro_inbox_view_modal", "navigation_tour_video"}) {
+                    if (rng.chance(0.4)) {
+                        out.num(ids.next("zerver_onboardingstep")).text(step)
+                                .ts(Timeline.MESSAGES_START + rng.nextLong(200 * MICROS_PER_DAY)).num(u.id).endRow();
+                    }
+                }
+            }
+        });
+        // an embedded bot's storage and configuration
+        copyPerRealm("zerver_botstoragedata", cols("id", "key", "value", "bot_profile_id"), (r, out) -> {
+            if (!r.internal && !r.realmBots.isEmpty()) {
+                User bot = r.realmBots.get(0);
+                out.num(ids.next("zerver_botstoragedata")).text("last_seen").text("2024-01-01").num(bot.id).endRow();
+                out.num(ids.next("zerver_botstoragedata")).text("counter").text("42").num(bot.id).endRow();
+            }
+        });
+        copyPerRealm("zerver_botconfigdata", cols("id", "key", "value", "bot_profile_id"), (r, out) -> {
+            if (!r.internal && !r.realmBots.isEmpty()) {
+                out.num(ids.next("zerver_botconfigdata")).text("api_url").text("https://bots.example.net/" + r.stringId)
+                        .num(r.realmBots.get(0).id).endRow();
+            }
+        });
+        copyPerRealm("zerver_externalauthid", cols("id", "date_created", "external_auth_method_name", "external_auth_id",
+                "realm_id", "user_id"), (r, out) -> {
+            if (!r.internal) {
+                for (User u : r.humans) {
+                    Rng rng = rngFor(Streams.USER_TABLES, 15_000_000L + u.id);
+                    if (rng.chance(0.1)) {
+                        out.num(ids.next("zerver_externalauthid")).ts(Timeline.MESSAGES_START + rng.nextLong(30 * MICROS_PER_DAY))
+                                .text("scim").text(rng.hex(32)).num(r.id).num(u.id).endRow();
+                    }
+                }
+            }
+        });
+    }
 
     private void writeNeverExportedTables() throws SQLException, IOException {
         List<int[]> invites = new ArrayList<>();   // {invite id, realm id}

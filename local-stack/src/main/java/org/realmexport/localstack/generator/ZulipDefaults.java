@@ -274,7 +274,6 @@ final class ZulipDefaults {
             "invite_only", "f",
             "history_public_to_subscribers", "t",
             "is_web_public", "f",
-            "is_in_zephyr_realm", "f",
             "message_retention_days", "\\N",
             "first_message_id", "9",
             "can_remove_subscribers_group_id", "11",
@@ -293,6 +292,7 @@ final class ZulipDefaults {
             "can_move_messages_out_of_channel_group_id", "9",
             "can_resolve_topics_group_id", "9",
             "can_delete_any_message_group_id", "9",
-            "can_delete_own_message_group_id", "9");
+            "can_delete_own_message_group_id", "9",
+            "default_code_block_language", "\\N");
 
 }

@@ -15,9 +15,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The Zulip-shaped schema ({@code zulip-schema.sql}): Zulip 11.0's own tables, columns, keys,
- * indexes and foreign keys for everything an export reads, created in the connection's current
- * schema (a real server uses schema {@code zulip}).
+ * The Zulip-shaped schema ({@code zulip-schema.sql}): a current Zulip's own tables, columns,
+ * keys, indexes and foreign keys for everything an export reads (and every other table of
+ * Zulip's apps, in outline), created in the connection's current schema (a real server uses
+ * schema {@code zulip}); {@link #toZulip11Layout} turns it into Zulip 11.0's.
  *
  * <p>The file has two parts split by a {@code -- @@post-load} line: the tables, then the keys,
  * indexes and foreign keys, which a bulk loader may apply after loading (faster); applying both
@@ -26,6 +27,8 @@ import java.util.regex.Pattern;
 public final class ZulipSchema {
     /** Class-path location of the DDL. */
     public static final String RESOURCE = "/org/realmexport/localstack/zulip-schema.sql";
+    /** Class-path location of the statements that turn the schema into Zulip 11.0's layout. */
+    public static final String ZULIP_11_LAYOUT = "/org/realmexport/localstack/zulip-11.0-layout.sql";
     static final String POST_LOAD_MARKER = "-- @@post-load";
 
     private static final Pattern CREATE_TABLE = Pattern.compile("(?m)^CREATE TABLE (\\w+) \\(");
@@ -65,6 +68,21 @@ public final class ZulipSchema {
     public static void create(Connection connection) throws SQLException {
         createTables(connection);
         applyPostLoad(connection);
+    }
+
+    /**
+     * Turns a loaded schema (tables, rows and django_migrations) into Zulip 11.0's layout, the
+     * older of the two layouts the exporter is tested on.
+     */
+    public static void toZulip11Layout(Connection connection) throws SQLException {
+        try (InputStream in = ZulipSchema.class.getResourceAsStream(ZULIP_11_LAYOUT)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + ZULIP_11_LAYOUT + " is missing from the class path");
+            }
+            execute(connection, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** True when the current schema already has Zulip's tables (judged by {@code zerver_realm}). */

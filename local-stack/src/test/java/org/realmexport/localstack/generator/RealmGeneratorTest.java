@@ -318,7 +318,7 @@ class RealmGeneratorTest {
             // an anonymous group (a setting's value): a usergroup without a name
             assertThat(count(c, "SELECT count(*) FROM zerver_usergroup g WHERE NOT EXISTS"
                     + " (SELECT 1 FROM zerver_namedusergroup n WHERE n.usergroup_ptr_id = g.id)")).isPositive();
-            assertThat(count(c, "SELECT count(*) FROM django_migrations")).isEqualTo(826);
+            assertThat(count(c, "SELECT count(*) FROM django_migrations")).isEqualTo(828);
             assertThat(count(c, "SELECT count(DISTINCT app) FROM django_migrations")).isGreaterThanOrEqualTo(5);
         }
     }
@@ -385,7 +385,7 @@ class RealmGeneratorTest {
             try (Connection c = DriverManager.getConnection(shared.jdbcUrl())) {
                 assertThat(count(c, "SELECT count(*) FROM zerver_realm")).isEqualTo(5);
                 assertThat(count(c, "SELECT count(*) FROM zerver_client")).isEqualTo(GeneratorRun.CLIENT_NAMES.length);
-                assertThat(count(c, "SELECT count(*) FROM django_migrations")).isEqualTo(826);
+                assertThat(count(c, "SELECT count(*) FROM django_migrations")).isEqualTo(828);
                 assertThat(count(c, "SELECT count(*) FROM zerver_message WHERE realm_id = " + second.primary().realmId())).isEqualTo(400);
                 assertThat(count(c, "SELECT count(*) FROM zerver_attachment")).isEqualTo(
                         first.primary().attachments() + first.secondary().attachments()
