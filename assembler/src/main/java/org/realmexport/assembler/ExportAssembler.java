@@ -20,6 +20,7 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.Database;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +60,7 @@ public final class ExportAssembler implements AutoCloseable {
     private final MeterRegistry registry;
     private final FinalizerHooks hooks;
     private Database database;
+    private ExportStores stores;
     private Producer<String, byte[]> producer;
     private FinalizerService finalizers;
     private volatile KafkaStreams streams;
@@ -94,7 +96,8 @@ public final class ExportAssembler implements AutoCloseable {
             // one connection per finalizing, one more for reading the schema catalog once
             database = Database.open(config, finalizerThreads + 1, "assembler");
             String uploads = config.getString(RealmExportConfig.UPLOADS_DIR);
-            ExportFinalizer finalizer = new ExportFinalizer(database, uploads == null ? null : Path.of(uploads),
+            stores = new ExportStores(config);
+            ExportFinalizer finalizer = new ExportFinalizer(database, stores, uploads == null ? null : Path.of(uploads),
                     config.avatarSalt(), config.getBoolean(ExportAssemblerConfig.UPLOADS_ALLOW_MISSING),
                     config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
             producer = new KafkaProducer<>(producerProperties());
@@ -220,6 +223,9 @@ public final class ExportAssembler implements AutoCloseable {
         }
         if (producer != null) {
             producer.close(Duration.ofSeconds(10));
+        }
+        if (stores != null) {
+            stores.close();
         }
         if (database != null) {
             database.close();

@@ -1,27 +1,19 @@
 package org.realmexport.assembler;
 
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Manifest;
 import org.realmexport.common.archive.TarGzPart;
-import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.ExportStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
 
 /**
  * The last steps of finalizing: stats.json, manifest.json, and the tarball concatenated from the
@@ -31,9 +23,6 @@ final class ExportPacker {
     static final String STATS = "stats.json";
     static final String MANIFEST = "manifest.json";
     private static final Logger LOG = LoggerFactory.getLogger(ExportPacker.class);
-    /** Parts of the tarball that belong to no file; '%' alone never comes out of TarGzPart.partPath. */
-    private static final String DIRECTORY_PART = "%directory.tgz";
-    private static final String END_PART = "%end-of-archive.tgz";
 
     private ExportPacker() {
     }
@@ -78,7 +67,7 @@ final class ExportPacker {
     /** manifest.json: {@code {"files": {path: {"sha256", "size"}}}} for every other file, sorted. */
     static void writeManifest(ExportOutput out, ExportType type, List<Long> consentingUsers)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
-        SortedMap<String, AtomicFile.Written> files = new TreeMap<>(out.files());
+        SortedMap<String, ExportOutput.Listed> files = new TreeMap<>(out.files());
         out.writeJson(MANIFEST, g -> {
             g.writeStartObject();
             g.writeStringField(Manifest.TYPE, type.cliName());
@@ -90,10 +79,10 @@ final class ExportPacker {
                 g.writeEndArray();
             }
             g.writeObjectFieldStart("files");
-            for (Map.Entry<String, AtomicFile.Written> f : files.entrySet()) {
+            for (Map.Entry<String, ExportOutput.Listed> f : files.entrySet()) {
                 g.writeObjectFieldStart(f.getKey());
-                g.writeStringField("sha256", f.getValue().sha256());
-                g.writeNumberField("size", f.getValue().size());
+                g.writeStringField("sha256", f.getValue().file().sha256());
+                g.writeNumberField("size", f.getValue().file().size());
                 g.writeEndObject();
             }
             g.writeEndObject();
@@ -101,65 +90,43 @@ final class ExportPacker {
         });
     }
 
-    /** The entry time of a worker's part, so that the assembler's entries carry the same one. */
-    static long entryMtime(Path part) throws IOException {
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(part));
-             TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
-            TarArchiveEntry entry = tar.getNextEntry();
-            if (entry == null) {
-                throw new IOException(part + " holds no tar entry");
-            }
-            return entry.getLastModifiedTime().toMillis() / 1000;
-        }
-    }
-
     /**
-     * Concatenates the parts of every listed file (and of manifest.json) in entry-name order, after
-     * the top-level directory entry and before the end-of-archive member, into the tarball.
-     * A worker's part that is missing or holds another entry fails the export.
+     * Assembles the tarball: the top-level directory entry, then per listed file (manifest.json
+     * included) in entry-name order its tar header, made here from its name and reported size, and
+     * its part as its writer left it, then the end-of-archive member. A missing part fails the export.
      */
-    static TarGzPart.Tarball pack(ExportOutput out, Path tarball) throws IOException, ExportAnomaly {
-        SortedMap<String, Path> parts = new TreeMap<>();
-        List<String> relativePaths = new ArrayList<>(out.files().keySet());
-        for (String rel : relativePaths) {
-            Path part = out.partOf(rel);
-            if (!Files.isRegularFile(part)) {
-                throw new ExportAnomaly("the tarball part of " + rel + " is missing ("
-                        + out.dir().relativize(part) + "); the task that wrote the file did not write its part");
+    static ExportStore.Assembled pack(ExportOutput out) throws IOException, ExportAnomaly {
+        SortedMap<String, Long> parts = out.store().list(TarGzPart.PARTS_DIRECTORY + "/");
+        List<ExportStore.Piece> pieces = new ArrayList<>();
+        pieces.add(new ExportStore.Inline(TarGzPart.directory(out.topDirectory() + "/", ExportOutput.ENTRY_MTIME)));
+        for (Map.Entry<String, ExportOutput.Listed> f : out.files().entrySet()) {
+            String rel = f.getKey();
+            Long partSize = parts.get(f.getValue().part());
+            if (partSize == null) {
+                throw new ExportAnomaly("the tarball part of " + rel + " is missing (" + f.getValue().part()
+                        + "); the task that wrote the file did not write its part");
             }
-            String entry = TarGzPart.readEntryName(part);
-            if (!entry.equals(out.entryName(rel))) {
-                throw new ExportAnomaly("the tarball part of " + rel + " holds the entry '" + entry
-                        + "' instead of '" + out.entryName(rel) + "'");
-            }
-            parts.put(entry, part);
+            pieces.add(new ExportStore.Inline(TarGzPart.header(out.entryName(rel), f.getValue().file().size(),
+                    ExportOutput.ENTRY_MTIME)));
+            pieces.add(new ExportStore.Stored(f.getValue().part(), partSize));
         }
-        Path partsDir = out.dir().resolve(TarGzPart.PARTS_DIRECTORY);
-        Path directory = partsDir.resolve(DIRECTORY_PART);
-        TarGzPart.writeDirectoryPart(out.topDirectory() + "/", directory, out.partMtime());
-        Path end = partsDir.resolve(END_PART);
-        TarGzPart.writeEndOfArchive(end);
-        List<Path> ordered = new ArrayList<>();
-        ordered.add(directory);
-        ordered.addAll(parts.values());
-        ordered.add(end);
-        return TarGzPart.concatenate(ordered, tarball);
+        pieces.add(new ExportStore.Inline(TarGzPart.endOfArchive()));
+        return out.store().assemble(pieces);
     }
 
     /** Files in the export directory that no manifest lists (left-overs): logged, never packed. */
     static void warnAboutStrays(ExportOutput out) throws IOException {
         List<String> strays = new ArrayList<>();
-        Path partsDir = out.dir().resolve(TarGzPart.PARTS_DIRECTORY);
-        try (Stream<Path> walk = Files.walk(out.dir())) {
-            walk.filter(p -> !p.startsWith(partsDir) && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
-                    .map(p -> out.dir().relativize(p).toString().replace('\\', '/'))
-                    .filter(rel -> !rel.equals(MANIFEST) && !out.files().containsKey(rel))
-                    .sorted()
-                    .forEach(strays::add);
+        for (String rel : out.store().list("").keySet()) {
+            if (!rel.startsWith(TarGzPart.PARTS_DIRECTORY + "/") && !rel.equals(MANIFEST)
+                    && !out.files().containsKey(rel)) {
+                strays.add(rel);
+            }
         }
         if (!strays.isEmpty()) {
             LOG.warn("export {}: {} files in {} are not part of the export (not in the manifest nor the tarball): {}",
-                    out.exportId(), strays.size(), out.dir(), strays.size() > 10 ? strays.subList(0, 10) + " ..." : strays);
+                    out.exportId(), strays.size(), out.store().location(),
+                    strays.size() > 10 ? strays.subList(0, 10) + " ..." : strays);
         }
     }
 }

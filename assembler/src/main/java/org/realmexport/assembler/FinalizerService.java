@@ -122,7 +122,7 @@ final class FinalizerService implements AutoCloseable {
         try {
             ExportFinalizer.Finalized done = finalizeWhenStoreReady(status, partition);
             try {
-                post(withRows(status.succeeded(done.tarball().toString(), done.sha256(), done.size()), done.rows()));
+                post(withRows(status.succeeded(done.tarball(), done.sha256(), done.size()), done.rows()));
             } catch (ExecutionException | TimeoutException e) {
                 // the export is complete; only the word is missing: never FAILED for that
                 LOG.error("export {}: finalized ({}) but SUCCEEDED could not be posted ({}); it is finalized"

@@ -5,6 +5,7 @@ import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.StoredFile;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -303,17 +304,14 @@ final class MediaExporter {
     private record Copied(long size, String lastModified) {
     }
 
-    /** Copies one file into the export (atomically, digesting it) and writes its part. */
+    /** Copies one file into the export with its part, in one pass. */
     private Copied copy(Path source, String relativePath) throws IOException {
         String lastModified = ZulipRowWriter.epochSeconds(
                 Files.getLastModifiedTime(source, LinkOption.NOFOLLOW_LINKS).toInstant());
-        AtomicFile.Written written;
-        try (AtomicFile file = AtomicFile.create(out.path(relativePath), false);
-             InputStream in = Files.newInputStream(source, LinkOption.NOFOLLOW_LINKS)) {
-            in.transferTo(file.stream());
-            written = file.commit();
+        StoredFile.Written written;
+        try (InputStream in = Files.newInputStream(source, LinkOption.NOFOLLOW_LINKS)) {
+            written = out.copy(in, relativePath);
         }
-        out.ownFile(relativePath, written);
         return new Copied(written.size(), lastModified);
     }
 

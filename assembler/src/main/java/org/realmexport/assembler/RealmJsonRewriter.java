@@ -3,15 +3,14 @@ package org.realmexport.assembler;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-
+import org.realmexport.common.archive.TarGzPart;
+import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.StoredFile;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.NoSuchFileException;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.sql.SQLException;
@@ -19,21 +18,22 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
 
 /**
  * Adds the tables only the assembler can write ({@code zerver_reaction}, {@code zerver_client}:
  * they depend on every shard) to the realm.json a worker wrote: a streaming token copy of the
- * worker's file with the new keys before its closing brace, renamed over {@code realm.json}.
+ * worker's file with the new keys before its closing brace, written as the export's realm.json.
  * realm.json can be large (the audit log), so it is never loaded whole; numbers keep their text.
  *
- * <p>The worker's original is kept (a hard link in {@code .parts/}, see {@link #preserveOriginal}),
- * so that finalizing again starts from the same input, checked against the task's report, and
- * writes the same bytes. Keys the assembler adds are dropped from the input should the worker
- * have written them (e.g. an empty zerver_client).
+ * <p>The worker's file is read out of its tarball part, which stays as the worker wrote it (the
+ * new realm.json has a part of its own, {@link #PART}), so that finalizing again starts from the
+ * same input, checked against the task's report, and writes the same bytes. Keys the assembler
+ * adds are dropped from the input should the worker have written them (e.g. an empty zerver_client).
  */
 final class RealmJsonRewriter {
     static final Set<String> ADDED_KEYS = Set.of("zerver_reaction", "zerver_client");
+    /** The part of the assembler's realm.json; '%' alone never comes out of TarGzPart.partName. */
+    static final String PART = TarGzPart.PARTS_DIRECTORY + "/%realm.json.assembled" + TarGzPart.PART_SUFFIX;
 
     /** Writes the added keys; returns their row counts. */
     interface Tail {
@@ -44,53 +44,25 @@ final class RealmJsonRewriter {
      * @param tables     rows per list-valued key of the result (for stats.json)
      * @param file       size and sha256 of the new realm.json
      */
-    record Result(Map<String, Long> tables, AtomicFile.Written file) {
-    }
-
-    /**
-     * Keeps the worker's realm.json as {@code original} (a hard link: no copy, and the worker's
-     * bytes stay put when realm.json is replaced), unless it is already kept.
-     */
-    static void preserveOriginal(Path realmJson, Path original) throws IOException {
-        if (Files.exists(original)) {
-            return;
-        }
-        Files.createDirectories(original.getParent());
-        try {
-            Files.createLink(original, realmJson);
-        } catch (FileAlreadyExistsException e) {
-            // another finalizing of the same export kept it first
-        } catch (UnsupportedOperationException | IOException e) {
-            if (Files.exists(original)) {
-                return;
-            }
-            Path temp = original.resolveSibling("." + original.getFileName() + ".tmp-" + UUID.randomUUID());
-            try {
-                Files.copy(realmJson, temp);
-                Files.move(temp, original, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(temp);
-            }
-        }
+    record Result(Map<String, Long> tables, StoredFile.Written file) {
     }
 
     private RealmJsonRewriter() {
     }
 
     /**
-     * @param source         the worker's realm.json
-     * @param target         where the result goes (atomically)
-     * @param expectedSha256 what the realm task reported for it; checked before anything is replaced
-     * @param fields         receives the fields of the rows of the tables it asks for (may be null)
+     * @param reported what the realm task reported for its realm.json; checked before the result is listed
+     * @param fields   receives the fields of the rows of the tables it asks for (may be null)
      */
-    static Result rewrite(Path source, Path target, String expectedSha256, JsonCounting.FieldSink fields, Tail tail)
+    static Result rewrite(ExportOutput out, TaskResult.FileInfo reported, JsonCounting.FieldSink fields, Tail tail)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         MessageDigest digest = AtomicFile.sha256();
         Map<String, Long> tables = new TreeMap<>();
-        AtomicFile.Written written;
-        try (InputStream in = new DigestInputStream(Files.newInputStream(source), digest);
-             AtomicFile out = AtomicFile.create(target, true)) {
-            try (JsonParser p = JsonCounting.parser(in); JsonGenerator g = JsonCounting.generator(out.stream())) {
+        StoredFile.Written written;
+        try (InputStream in = new DigestInputStream(
+                open(out, reported), digest);
+             JsonParser p = JsonCounting.parser(in)) {
+            written = out.writeJson(ResultSummary.REALM_JSON, PART, g -> {
                 if (p.nextToken() != JsonToken.START_OBJECT) {
                     throw new ExportAnomaly("realm.json is not a JSON object");
                 }
@@ -116,15 +88,23 @@ final class RealmJsonRewriter {
                 tables.putAll(tail.write(g));
                 g.writeEndObject();
                 // the parser has read to the end of the input (trailing whitespace included): the digest is whole
-            }
-            String inputSha256 = HexFormat.of().formatHex(digest.digest());
-            if (expectedSha256 != null && !expectedSha256.equalsIgnoreCase(inputSha256)) {
-                throw new ExportAnomaly("realm.json does not match what the realm task reported (sha256 "
-                        + inputSha256 + ", reported " + expectedSha256 + "): it changed after the task wrote it");
-            }
-            out.stream().write('\n');
-            written = out.commit();
+                String inputSha256 = HexFormat.of().formatHex(digest.digest());
+                if (!reported.sha256().equalsIgnoreCase(inputSha256)) {
+                    throw new ExportAnomaly("realm.json does not match what the realm task reported (sha256 "
+                            + inputSha256 + ", reported " + reported.sha256() + "): it changed after the task wrote it");
+                }
+            });
         }
         return new Result(tables, written);
+    }
+
+    /** The worker's realm.json, out of its part (the plain realm.json is the assembler's once finalized). */
+    private static InputStream open(ExportOutput out, TaskResult.FileInfo reported) throws IOException, ExportAnomaly {
+        try {
+            return TarGzPart.readData(out.store().open(TarGzPart.partName(ResultSummary.REALM_JSON)), reported.size());
+        } catch (NoSuchFileException e) {
+            throw new ExportAnomaly("the realm task's realm.json is missing from " + out.store().location()
+                    + " (its part " + TarGzPart.partName(ResultSummary.REALM_JSON) + ")");
+        }
     }
 }

@@ -1,6 +1,7 @@
 package org.realmexport.assembler;
 
 import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.event.TaskResult;
 
 import java.util.ArrayList;
@@ -25,11 +26,13 @@ final class ResultSummary {
     static final String REALM_JSON = "realm.json";
 
     /**
-     * One MESSAGES task: its file and the range of message ids it holds. A shard whose messages
-     * were all deleted after planning holds none: its file is still written (the importer stops at
-     * the first missing number), and its range is empty ({@code firstId > lastId}).
+     * One MESSAGES task: its file, the range of message ids it holds, its rows per table and the
+     * ids it exported ({@link MessageIdSet}, decoded when the shards are taken in order). A shard
+     * whose messages were all deleted after planning holds none: its file is still written (the
+     * importer stops at the first missing number), and its range is empty ({@code firstId > lastId}).
      */
-    record Shard(int number, String taskId, String file, long firstId, long lastId, Long messages) {
+    record Shard(int number, String taskId, String file, long firstId, long lastId, Long messages,
+                 Map<String, Long> tables, String idSet) {
         boolean empty() {
             return firstId > lastId;
         }
@@ -41,6 +44,8 @@ final class ResultSummary {
     /** attachment id to the exported message ids reported as using it (unsorted, may repeat until {@link #seal}). */
     final Map<Long, long[]> attachmentMessages = new HashMap<>();
     final Map<Long, long[]> attachmentScheduled = new HashMap<>();
+    /** kind ({@link TaskResult#MESSAGE_SENDER} ...) to the user or recipient ids rows refer to (may repeat until {@link #seal}). */
+    final Map<String, long[]> references = new HashMap<>();
     final SortedMap<String, Long> rows = new TreeMap<>();
     private final Map<String, String> fileOwner = new HashMap<>();
     private boolean realmTask;
@@ -79,12 +84,17 @@ final class ResultSummary {
             }
             Long messages = r.rows() == null ? null : r.rows().get("zerver_message");
             List<Long> range = r.messageIds();
+            Map<String, Long> tables = r.rows() == null ? Map.of() : new TreeMap<>(r.rows());
             if (range != null && range.isEmpty() && messages != null && messages == 0) {
-                shards.add(new Shard(number, r.taskId(), file, Long.MAX_VALUE, Long.MIN_VALUE, 0L));
+                shards.add(new Shard(number, r.taskId(), file, Long.MAX_VALUE, Long.MIN_VALUE, 0L, tables, null));
             } else if (range == null || range.size() != 2 || range.get(0) > range.get(1)) {
                 throw new ExportAnomaly("task " + r.taskId() + " reports no valid [first, last] message ids: " + range);
+            } else if (r.messageIdSet() == null) {
+                throw new ExportAnomaly("task " + r.taskId() + " reports no message id set (a worker older than"
+                        + " this assembler): request the export again");
             } else {
-                shards.add(new Shard(number, r.taskId(), file, range.get(0), range.get(1), messages));
+                shards.add(new Shard(number, r.taskId(), file, range.get(0), range.get(1), messages, tables,
+                        r.messageIdSet()));
             }
         }
         if (r.clients() != null) {
@@ -92,6 +102,7 @@ final class ResultSummary {
         }
         merge(attachmentMessages, r.attachments());
         merge(attachmentScheduled, r.scheduledAttachments());
+        mergeStrings(references, r.references());
         if (r.rows() != null) {
             r.rows().forEach((table, n) -> rows.merge(table, n == null ? 0 : n, Long::sum));
         }
@@ -124,6 +135,7 @@ final class ResultSummary {
         }
         sortUnique(attachmentMessages);
         sortUnique(attachmentScheduled);
+        references.replaceAll((kind, ids) -> Arrays.stream(ids).sorted().distinct().toArray());
     }
 
     private static void merge(Map<Long, long[]> into, Map<Long, List<Long>> links) {
@@ -133,6 +145,20 @@ final class ResultSummary {
         links.forEach((attachment, messages) -> {
             long[] add = messages == null ? new long[0] : messages.stream().mapToLong(Long::longValue).toArray();
             into.merge(attachment, add, (a, b) -> {
+                long[] all = Arrays.copyOf(a, a.length + b.length);
+                System.arraycopy(b, 0, all, a.length, b.length);
+                return all;
+            });
+        });
+    }
+
+    private static void mergeStrings(Map<String, long[]> into, Map<String, List<Long>> links) {
+        if (links == null) {
+            return;
+        }
+        links.forEach((kind, ids) -> {
+            long[] add = ids == null ? new long[0] : ids.stream().mapToLong(Long::longValue).toArray();
+            into.merge(kind, add, (a, b) -> {
                 long[] all = Arrays.copyOf(a, a.length + b.length);
                 System.arraycopy(b, 0, all, a.length, b.length);
                 return all;

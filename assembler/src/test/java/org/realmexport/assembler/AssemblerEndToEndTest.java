@@ -81,7 +81,7 @@ class AssemblerEndToEndTest {
                 try (StatusWatcher statuses = new StatusWatcher(stack.kafkaBootstrap(), topics.status());
                      KafkaProducer<String, byte[]> client = client(stack)) {
                     ExportRequest request = new ExportRequest(Versioned.CURRENT, requestId,
-                            Integer.toString(realms.primary().realmId()), "full", output.toString(), null,
+                            Integer.toString(realms.primary().realmId()), "full", output.toUri(), null,
                             System.currentTimeMillis());
                     client.send(new ProducerRecord<>(topics.requests(), requestId, Json.toBytes(request))).get();
                     ExportStatus end = statuses.awaitEnd(exportId, WAIT);

@@ -22,6 +22,7 @@ import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.topic.Topics;
 import org.realmexport.common.verify.ExportVerifier;
@@ -261,7 +262,7 @@ class ExportAssemblerTest {
         ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
         assertThat(end.state()).isEqualTo(ExportState.FAILED);
         assertThat(end.error()).contains("messages-000002").contains("No space left on device");
-        assertThat(Files.exists(ExportFinalizer.tarballOf(f.worker.exportDir()))).isFalse();
+        assertThat(Files.exists(tarballOf(f.worker.exportDir()))).isFalse();
 
         try (StatusWatcher dlq = new StatusWatcher(stack.kafkaBootstrap(), topics.deadLetters())) {
             long deadline = System.nanoTime() + WAIT.toNanos();
@@ -301,7 +302,7 @@ class ExportAssemblerTest {
             ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
             assertThat(end.state()).isEqualTo(ExportState.FAILED);
             assertThat(end.error()).contains("files/" + pathId).contains("missing");
-            assertThat(Files.exists(ExportFinalizer.tarballOf(f.worker.exportDir()))).isFalse();
+            assertThat(Files.exists(tarballOf(f.worker.exportDir()))).isFalse();
         } finally {
             Files.move(aside, file, StandardCopyOption.ATOMIC_MOVE);
         }
@@ -323,8 +324,8 @@ class ExportAssemblerTest {
 
         // no salt: the export fails, naming the first users whose avatar files cannot be found
         Fixture failing = new Fixture(temp.resolve("no-salt"));
-        ExportFinalizer strict = new ExportFinalizer(db, stack.uploadsDir(), null, false, TarGzPart.DEFAULT_LEVEL,
-                FinalizerHooks.NONE);
+        ExportFinalizer strict = new ExportFinalizer(db, localStores(), stack.uploadsDir(), null, false,
+                TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
         List<TaskResult> results = failing.allTasks();
         assertThatThrownBy(() -> strict.finalizeExport(failing.worker.planned(results.size(), 0), each(results)))
                 .isInstanceOf(ExportAnomaly.class)
@@ -333,12 +334,12 @@ class ExportAssemblerTest {
                 .hasMessageContaining("the avatar of user " + uploaders.get(1) + " (")
                 .hasMessageContaining("avatar.salt is not set")
                 .hasMessageContaining("uploads.allow.missing=true");
-        assertThat(Files.exists(ExportFinalizer.tarballOf(failing.worker.exportDir()))).isFalse();
+        assertThat(Files.exists(tarballOf(failing.worker.exportDir()))).isFalse();
 
         // allowed: the export is made without them, stats.json lists every one, verify reports them
         Fixture allowed = new Fixture(temp.resolve("allowed"));
-        ExportFinalizer lenient = new ExportFinalizer(db, stack.uploadsDir(), null, true, TarGzPart.DEFAULT_LEVEL,
-                FinalizerHooks.NONE);
+        ExportFinalizer lenient = new ExportFinalizer(db, localStores(), stack.uploadsDir(), null, true,
+                TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
         List<TaskResult> allowedResults = allowed.allTasks();
         ExportFinalizer.Finalized done = lenient.finalizeExport(allowed.worker.planned(allowedResults.size(), 0),
                 each(allowedResults));
@@ -351,7 +352,7 @@ class ExportAssemblerTest {
         }
         assertThat(listed).isEqualTo(uploaders);
         // (the simulated worker's realm.json is a sketch, so only stats.json's lines are of interest here)
-        List<String> problems = new ExportVerifier(temp.resolve("verify")).verify(done.tarball()).problems();
+        List<String> problems = new ExportVerifier(temp.resolve("verify")).verify(Path.of(done.tarball())).problems();
         assertThat(problems).filteredOn(p -> p.startsWith("stats.json")).singleElement().asString()
                 .contains("stats.json").contains(uploaders.size() + " files").contains("user_profile_id " + uploaders.get(0));
     }
@@ -372,7 +373,7 @@ class ExportAssemblerTest {
         Fixture f = new Fixture(temp);
         List<TaskResult> results = f.allTasks();
         results.set(0, f.worker.realmTask(results.size(), user));
-        ExportFinalizer finalizer = new ExportFinalizer(db, stack.uploadsDir(), realms.avatarSalt(), false,
+        ExportFinalizer finalizer = new ExportFinalizer(db, localStores(), stack.uploadsDir(), realms.avatarSalt(), false,
                 TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
 
         assertThatThrownBy(() -> finalizer.finalizeExport(f.worker.planned(results.size(), 0), each(results)))
@@ -380,7 +381,7 @@ class ExportAssemblerTest {
                 .hasMessageContaining("usermessages of user " + user)
                 .hasMessageContaining("realm.json does not hold")
                 .hasMessageContaining("request the export again");
-        assertThat(Files.exists(ExportFinalizer.tarballOf(f.worker.exportDir()))).isFalse();
+        assertThat(Files.exists(tarballOf(f.worker.exportDir()))).isFalse();
         // (the other exports of these tests, with every user in realm.json, finalize)
     }
 
@@ -485,7 +486,7 @@ class ExportAssemblerTest {
                 assertThat(blocked.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
                 halfWay = checksums(dir);
             }
-            assertThat(Files.exists(ExportFinalizer.tarballOf(dir))).isFalse();
+            assertThat(Files.exists(tarballOf(dir))).isFalse();
             assertThat(watcher.history(f.exportId)).noneMatch(s -> s.state().terminal());
 
             try (ExportAssembler second = new ExportAssembler(config(prefix, temp.resolve("state")), meters)) {
@@ -498,8 +499,9 @@ class ExportAssemblerTest {
                 assertThat(after).containsAllEntriesOf(halfWay);
 
                 // and finalizing once more (as a finalizer that died after posting would) gives the same tarball
-                ExportFinalizer again = new ExportFinalizer(db, stack.uploadsDir(), realms.avatarSalt(), false, TarGzPart.DEFAULT_LEVEL,
-                        FinalizerHooks.NONE);
+                ExportFinalizer again = new ExportFinalizer(db,
+                        new ExportStores(new ExportAssemblerConfig(config(prefix, temp.resolve("state")))),
+                        stack.uploadsDir(), realms.avatarSalt(), false, TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
                 ExportFinalizer.Finalized redo = again.finalizeExport(end, visitor -> {
                     for (TaskResult r : results) {
                         visitor.accept(r);
@@ -516,9 +518,18 @@ class ExportAssemblerTest {
 
     // ---------------------------------------------------------------- checks
 
+    /** Stores for exports on local disk only (no S3 settings). */
+    private static ExportStores localStores() {
+        return new ExportStores(new ExportAssemblerConfig(Map.of()));
+    }
+
+    private static Path tarballOf(Path exportDir) {
+        return exportDir.resolveSibling(exportDir.getFileName() + ".tar.gz");
+    }
+
     /** The tarball holds one top-level directory and exactly the manifest's files; all checksums agree. */
     private static void checkTarballAndManifest(Path dir, ExportStatus end) throws Exception {
-        Path tarball = ExportFinalizer.tarballOf(dir);
+        Path tarball = tarballOf(dir);
         assertThat(end.tarball()).isEqualTo(tarball.toString());
         assertThat(Files.size(tarball)).isEqualTo(end.size());
         assertThat(sha256(tarball)).isEqualTo(end.sha256());

@@ -4,7 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.realmexport.common.Json;
+import org.realmexport.common.archive.PackedFile;
+import org.realmexport.common.archive.TarGzPart;
+import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.StoredFile;
+import org.realmexport.common.storage.local.LocalExportStore;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,22 +42,34 @@ class RealmJsonRewriterTest {
         };
     }
 
+    /** The worker's realm.json in an export directory, as the realm task leaves it. */
+    private static TaskResult.FileInfo workerFile(LocalExportStore store) throws Exception {
+        try (PackedFile file = PackedFile.create(store, "realm.json", TarGzPart.DEFAULT_LEVEL, true)) {
+            file.stream().write(WORKER_REALM_JSON.getBytes(StandardCharsets.UTF_8));
+            StoredFile.Written w = file.commit();
+            return new TaskResult.FileInfo(w.size(), w.sha256());
+        }
+    }
+
     @Test
     void addsTheTablesKeepsNumbersExactAndWritesTheSameBytesAgain(@TempDir Path dir) throws Exception {
+        LocalExportStore store = new LocalExportStore(dir);
+        TaskResult.FileInfo reported = workerFile(store);
         Path realm = dir.resolve("realm.json");
-        Files.writeString(realm, WORKER_REALM_JSON);
-        String workerSha = HexFormat.of().formatHex(AtomicFile.sha256().digest(Files.readAllBytes(realm)));
-        Path original = dir.resolve(".parts").resolve("%realm.json.worker");
         List<Long> scheduled = new ArrayList<>();
 
-        RealmJsonRewriter.preserveOriginal(realm, original);
-        RealmJsonRewriter.Result first = RealmJsonRewriter.rewrite(original, realm, workerSha,
+        ExportOutput out = new ExportOutput("e", store, TarGzPart.DEFAULT_LEVEL);
+        RealmJsonRewriter.Result first = RealmJsonRewriter.rewrite(out, reported,
                 t -> t.equals("zerver_scheduledmessage") ? JsonCounting.Fields.of("id", scheduled::add) : null,
                 tail("smile"));
         byte[] once = Files.readAllBytes(realm);
         String text = new String(once, StandardCharsets.UTF_8);
 
-        assertThat(Files.readString(original)).isEqualTo(WORKER_REALM_JSON);
+        // the worker's part stays as it was: the input of any later finalizing
+        try (var in = TarGzPart.readData(store.open(TarGzPart.partName("realm.json")), reported.size())) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(WORKER_REALM_JSON);
+        }
+        assertThat(out.files().get("realm.json").part()).isEqualTo(RealmJsonRewriter.PART);
         assertThat(scheduled).containsExactly(7L, 9L);
         // numbers keep their text: no double round trip
         assertThat(text).contains("1700000000.123456").contains("12345678901234567890").contains("1.5e3");
@@ -68,22 +85,20 @@ class RealmJsonRewriterTest {
         assertThat(first.file().sha256()).isEqualTo(HexFormat.of().formatHex(AtomicFile.sha256().digest(once)));
 
         // a second finalizing starts again from the worker's file and writes the same bytes
-        RealmJsonRewriter.preserveOriginal(realm, original);
-        assertThat(Files.readString(original)).isEqualTo(WORKER_REALM_JSON);
-        RealmJsonRewriter.Result second = RealmJsonRewriter.rewrite(original, realm, workerSha, null, tail("smile"));
+        RealmJsonRewriter.Result second = RealmJsonRewriter.rewrite(new ExportOutput("e", store, TarGzPart.DEFAULT_LEVEL),
+                reported, null, tail("smile"));
         assertThat(Files.readAllBytes(realm)).isEqualTo(once);
         assertThat(second.file()).isEqualTo(first.file());
     }
 
     @Test
     void refusesAWorkerFileThatChangedAndLeavesItAlone(@TempDir Path dir) throws Exception {
-        Path realm = dir.resolve("realm.json");
-        Files.writeString(realm, WORKER_REALM_JSON);
-        assertThatThrownBy(() -> RealmJsonRewriter.rewrite(realm, realm, "00".repeat(32), null, tail("x")))
+        LocalExportStore store = new LocalExportStore(dir);
+        TaskResult.FileInfo reported = workerFile(store);
+        TaskResult.FileInfo wrong = new TaskResult.FileInfo(reported.size(), "00".repeat(32));
+        assertThatThrownBy(() -> RealmJsonRewriter.rewrite(new ExportOutput("e", store, 1), wrong, null, tail("x")))
                 .isInstanceOf(ExportAnomaly.class).hasMessageContaining("realm.json does not match");
-        assertThat(Files.readString(realm)).isEqualTo(WORKER_REALM_JSON);
-        try (var files = Files.list(dir)) {
-            assertThat(files).containsExactly(realm); // no temporary file left behind
-        }
+        assertThat(Files.readString(dir.resolve("realm.json"))).isEqualTo(WORKER_REALM_JSON);
+        assertThat(store.list("")).containsOnlyKeys("realm.json", TarGzPart.partName("realm.json")); // nothing half-written left
     }
 }

@@ -11,7 +11,10 @@ import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.event.Versioned;
-import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.archive.PackedFile;
+import org.realmexport.common.event.MessageIdSet;
+import org.realmexport.common.storage.StoredFile;
+import org.realmexport.common.storage.local.LocalExportStore;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,7 +31,7 @@ import java.util.TreeSet;
 
 /**
  * Writes the files of one export as a shard worker would (from the database, with common.db's row
- * writer, each with its tar.gz part) and returns the {@link TaskResult}s a worker would post, so
+ * writer, each with its tar.gz part in one pass) and returns the {@link TaskResult}s a worker would post, so
  * that tests control exactly what the assembler receives: duplicates, failures, careless reports.
  */
 final class SimulatedWorker {
@@ -51,7 +54,7 @@ final class SimulatedWorker {
 
     ExportStatus planned(int tasksPlanned, long messages) {
         return new ExportStatus(Versioned.CURRENT, exportId, "request-" + exportId, realmId, Long.toString(realmId),
-                "full", ExportState.PLANNED, tasksPlanned, 0, Long.MAX_VALUE, messages, dir.toString(), null, null,
+                "full", ExportState.PLANNED, tasksPlanned, 0, Long.MAX_VALUE, messages, dir.toUri(), null, null,
                 null, null, null, null, System.currentTimeMillis());
     }
 
@@ -121,7 +124,7 @@ final class SimulatedWorker {
             c.rollback();
         }
         return new TaskResult(Versioned.CURRENT, exportId, "realm", tasksPlanned, files, rows, Map.of(),
-                scheduledLinks, new ArrayList<>(clients), null, null, "simulated");
+                scheduledLinks, new ArrayList<>(clients), null, null, null, null, "simulated");
     }
 
     /**
@@ -139,6 +142,7 @@ final class SimulatedWorker {
         Map<String, Long> rows = new TreeMap<>();
         Map<Long, List<Long>> links = new TreeMap<>();
         TreeSet<Long> clients = new TreeSet<>();
+        Map<String, List<Long>> references = new TreeMap<>();
         TaskResult.FileInfo info;
         try (Connection c = db.connection()) {
             SchemaCatalog catalog = db.catalog();
@@ -156,16 +160,25 @@ final class SimulatedWorker {
                     rs -> links.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getLong(2)));
             query(c, "SELECT DISTINCT sending_client_id FROM zerver_message WHERE id = ANY(?)", List.of(ids),
                     rs -> clients.add(rs.getLong(1)));
+            for (String[] ref : new String[][] {{TaskResult.MESSAGE_SENDER, "sender_id", "zerver_message", "id"},
+                    {TaskResult.MESSAGE_RECIPIENT, "recipient_id", "zerver_message", "id"},
+                    {TaskResult.USERMESSAGE_USER, "user_profile_id", "zerver_usermessage", "message_id"}}) {
+                List<Long> referred = new ArrayList<>();
+                query(c, "SELECT DISTINCT " + ref[1] + " FROM " + ref[2] + " WHERE " + ref[3] + " = ANY(?) ORDER BY 1",
+                        List.of(ids), rs -> referred.add(rs.getLong(1)));
+                references.put(ref[0], referred);
+            }
             c.rollback();
         }
         return new TaskResult(Versioned.CURRENT, exportId, ExportTask.messagesFileStem(shard), tasksPlanned,
                 Map.of(file, info), rows, links, Map.of(), new ArrayList<>(clients),
-                List.of(messageIds[0], messageIds[messageIds.length - 1]), null, "simulated");
+                List.of(messageIds[0], messageIds[messageIds.length - 1]), MessageIdSet.encode(messageIds),
+                references, null, "simulated");
     }
 
     TaskResult failedTask(String taskId, int tasksPlanned, String error) {
         return new TaskResult(Versioned.CURRENT, exportId, taskId, tasksPlanned, Map.of(), Map.of(), Map.of(),
-                Map.of(), List.of(), null, error, "simulated");
+                Map.of(), List.of(), null, null, null, error, "simulated");
     }
 
     private interface Body {
@@ -177,17 +190,14 @@ final class SimulatedWorker {
     }
 
     private TaskResult.FileInfo write(String rel, Body body) throws IOException, SQLException {
-        AtomicFile.Written written;
-        try (AtomicFile file = AtomicFile.create(dir.resolve(rel), false)) {
+        StoredFile.Written written;
+        try (PackedFile file = PackedFile.create(new LocalExportStore(dir), rel, TarGzPart.DEFAULT_LEVEL, false)) {
             try (JsonGenerator g = JsonCounting.generator(file.stream())) {
                 body.write(g);
             }
             file.stream().write('\n');
             written = file.commit();
         }
-        Path part = TarGzPart.partPath(dir, rel);
-        Files.createDirectories(part.getParent());
-        TarGzPart.writePart(dir.resolve(rel), dir.getFileName() + "/" + rel, part, 0L);
         return new TaskResult.FileInfo(written.size(), written.sha256());
     }
 

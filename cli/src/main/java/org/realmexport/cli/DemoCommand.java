@@ -128,7 +128,7 @@ class DemoCommand implements Callable<Integer> {
                 ExportStatus last;
                 String exportId;
                 try (StatusBoard board = new StatusBoard(KafkaClients.readerProperties(config), config.topics().status())) {
-                    exportId = RequestCommand.post(config, realm.stringId(), exportType, outputDir.toString(), null);
+                    exportId = RequestCommand.post(config, realm.stringId(), exportType, outputDir.toUri(), null);
                     err.printf("requested a %s export of realm '%s' (id %d): export %s%n", exportType.cliName(),
                             realm.stringId(), realm.realmId(), exportId);
                     last = StatusCommand.follow(board, exportId, err, timeout);

@@ -7,6 +7,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.realmexport.common.ExportId;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.config.RealmExportConfig;
@@ -23,7 +24,7 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
+import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -76,7 +77,7 @@ class RequestCommand implements Callable<Integer> {
      * Posts one export request and returns its export id; the topics must exist. The one way
      * every command (request, demo) asks for an export.
      */
-    static String post(RealmExportConfig cfg, String realm, ExportType type, String location, String requestId) {
+    static String post(RealmExportConfig cfg, String realm, ExportType type, URI location, String requestId) {
         String id = requestId != null ? requestId : ExportId.newRequestId();
         ExportRequest request = new ExportRequest(Versioned.CURRENT, id, realm, type.cliName(), location, null,
                 System.currentTimeMillis());
@@ -109,7 +110,12 @@ class RequestCommand implements Callable<Integer> {
         }
         RealmExportConfig cfg = KafkaClients.config(Settings.resolve(root.environment(), config, kafka));
         Topics topics = cfg.topics();
-        String location = output.startsWith("s3://") ? output : Path.of(output).toAbsolutePath().normalize().toString();
+        URI location;
+        try {
+            location = ExportStores.location(output);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--output: " + e.getMessage());
+        }
         Admin admin = KafkaClients.admin(cfg);
         try {
             KafkaClients.ensureTopics(admin, cfg);
@@ -125,7 +131,7 @@ class RequestCommand implements Callable<Integer> {
             out.println(exportId);
             out.flush();
             err.printf("requested a %s export of realm '%s' into %s (request %s)%n", exportType.cliName(), realm,
-                    location, id);
+                    ExportStores.display(location), id);
             if (!await) {
                 err.println("follow it with: realm-export status " + exportId + " --watch");
                 return RealmExportCommand.OK;

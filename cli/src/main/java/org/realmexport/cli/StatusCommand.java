@@ -6,6 +6,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.KafkaException;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
@@ -223,7 +224,7 @@ class StatusCommand implements Callable<Integer> {
                     s.watermark());
         }
         if (s.output() != null) {
-            out.printf("output     %s%n", s.output());
+            out.printf("output     %s%n", ExportStores.display(s.output()));
         }
         if (s.tarball() != null) {
             out.printf("tarball    %s (%s bytes, sha256 %s)%n", s.tarball(), s.size(), s.sha256());

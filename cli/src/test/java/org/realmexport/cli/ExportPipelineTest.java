@@ -668,7 +668,7 @@ class ExportPipelineTest {
 
         void post(String requestId, String realm, String type) throws Exception {
             RequestCommand.post(KafkaClients.config(Map.of("bootstrap.servers", stack.kafkaBootstrap(),
-                    "topic.prefix", topics.prefix())), realm, ExportType.parse(type), output.toString(), requestId);
+                    "topic.prefix", topics.prefix())), realm, ExportType.parse(type), output.toUri(), requestId);
         }
 
         void send(String topic, String key, byte[] value) throws Exception {

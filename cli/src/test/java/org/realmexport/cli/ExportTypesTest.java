@@ -379,7 +379,7 @@ class ExportTypesTest {
         ExportStatus export(String realmName, ExportType type) {
             String requestId = ExportId.newRequestId();
             RequestCommand.post(KafkaClients.config(Map.of("bootstrap.servers", stack.kafkaBootstrap(),
-                    "topic.prefix", topics.prefix())), realmName, type, output.toString(), requestId);
+                    "topic.prefix", topics.prefix())), realmName, type, output.toUri(), requestId);
             String exportId = ExportId.forRequest(requestId);
             long deadline = System.nanoTime() + WAIT.toNanos();
             while (System.nanoTime() < deadline) {

@@ -71,7 +71,7 @@ class RequestStatusTest {
             assertThat(request.requestId()).isEqualTo("req-1");
             assertThat(request.realm()).isEqualTo("acme");
             assertThat(request.type()).isEqualTo("public");
-            assertThat(request.output()).isEqualTo(Path.of("relative/out").toAbsolutePath().normalize().toString());
+            assertThat(request.output()).isEqualTo(Path.of("relative/out").toAbsolutePath().normalize().toUri());
             assertThat(request.realmExportId()).isNull();
         });
     }
@@ -172,7 +172,7 @@ class RequestStatusTest {
 
     static ExportStatus status(String exportId, ExportState state, int planned, int done, String error) {
         return new ExportStatus(Versioned.CURRENT, exportId, "req-" + exportId, 2L, "acme", "full", state, planned,
-                done, 5000, 1200, "/exports/zulip-export-" + exportId, null, null, null, Map.of(), error, null,
+                done, 5000, 1200, java.net.URI.create("file:///exports/zulip-export-" + exportId), null, null, null, Map.of(), error, null,
                 System.currentTimeMillis());
     }
 

@@ -21,6 +21,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.realmexport.common.ExportId;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
@@ -35,7 +36,7 @@ import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Path;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -268,9 +269,12 @@ public final class ExportProducer implements AutoCloseable {
             return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
                     "export type '" + type.cliName() + "' refused: " + unusable.get());
         }
-        Path exportDir;
+        URI output;
         try {
-            exportDir = outputDirectory(request.output()).resolve(ExportId.directoryName(exportId));
+            URI root = request.output() == null || request.output().toString().isBlank()
+                    ? ExportStores.location(config.getString(ExportProducerConfig.OUTPUT_DIR))
+                    : ExportStores.location(request.output().toString());
+            output = ExportStores.exportDirectory(root, exportId);
         } catch (IllegalArgumentException e) { // InvalidPathException too
             return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
                     "unusable output '" + request.output() + "': " + e.getMessage());
@@ -287,7 +291,6 @@ public final class ExportProducer implements AutoCloseable {
         }
         ExportPlanner.Plan plan = planner.plan(realmId, type);
         int tasksPlanned = plan.shards() + 1;
-        String output = exportDir.toString();
         ExportTask config = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.REALM_CONFIG, realmId,
                 type.cliName(), output, plan.watermark(), 0, 0, 0, 0, tasksPlanned);
         out.add(new ProducerRecord<>(topics.configTasks(), config.key(), Json.toBytes(config)));
@@ -301,19 +304,8 @@ public final class ExportProducer implements AutoCloseable {
                 plan.messages(), output, null).withSkippedTables(unknown);
     }
 
-    private Path outputDirectory(String requested) {
-        String dir = requested == null || requested.isBlank() ? config.getString(ExportProducerConfig.OUTPUT_DIR) : requested;
-        if (dir.startsWith("s3://")) {
-            throw new IllegalArgumentException("S3 output is not supported yet; give a local directory shared by the workers");
-        }
-        if (dir.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("NUL in path");
-        }
-        return Path.of(dir).toAbsolutePath().normalize();
-    }
-
     private ExportStatus status(ExportRequest r, String exportId, Long realmId, ExportType type, ExportState state,
-                                int tasksPlanned, long watermark, long messages, String output, String error) {
+                                int tasksPlanned, long watermark, long messages, URI output, String error) {
         return new ExportStatus(Versioned.CURRENT, exportId, r.requestId(), realmId, r.realm(), type.cliName(), state,
                 tasksPlanned, 0, watermark, messages, output, null, null, null, null, error, r.realmExportId(),
                 System.currentTimeMillis());

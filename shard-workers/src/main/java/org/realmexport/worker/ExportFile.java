@@ -2,37 +2,31 @@ package org.realmexport.worker;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.Json;
+import org.realmexport.common.archive.PackedFile;
+import org.realmexport.common.archive.TarGzPart;
 import org.realmexport.common.event.TaskResult;
-import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.ExportStore;
+import org.realmexport.common.storage.StoredFile;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.file.Path;
 
 /**
- * One export file being written by a task: an {@link AtomicFile} (sha256 and size computed while
- * written, synced and renamed into place on {@link #publish()}, so a reader or a retried task never
- * sees half a file) plus its tar.gz part. Closing an unpublished file deletes the temp file.
+ * One export file being written by a task, in one pass into the export store: the JSON goes
+ * through the sha256 into the file and its tarball part at once ({@link PackedFile}), both
+ * published on {@link #publish()} (durably: the task's result, committed next, promises them), so
+ * a reader or a retried task never sees half a file. Closing an unpublished file discards it.
  */
 final class ExportFile implements Closeable {
-    private final Path exportDir;
-    private final String relativePath;
-    private final AtomicFile file;
+    private final PackedFile file;
     private JsonGenerator json;
 
-    private ExportFile(Path exportDir, String relativePath) throws IOException {
-        this.exportDir = exportDir;
-        this.relativePath = relativePath;
-        Path target = exportDir.resolve(relativePath).normalize();
-        if (!target.startsWith(exportDir)) {
-            throw new IOException("refusing to write outside the export directory: " + relativePath);
-        }
-        // synced: the task's result, committed next, promises the file is there
-        this.file = AtomicFile.create(target, true);
+    private ExportFile(PackedFile file) {
+        this.file = file;
     }
 
-    static ExportFile create(Path exportDir, String relativePath) throws IOException {
-        return new ExportFile(exportDir.toAbsolutePath().normalize(), relativePath);
+    static ExportFile create(ExportStore store, String relativePath) throws IOException {
+        return new ExportFile(PackedFile.create(store, relativePath, TarGzPart.DEFAULT_LEVEL, true));
     }
 
     /** A streaming JSON generator on the file (compact, one trailing newline on publish). */
@@ -44,14 +38,13 @@ final class ExportFile implements Closeable {
         return json;
     }
 
-    /** Finishes the file, moves it into place and writes its tar.gz part. */
+    /** Finishes the file and publishes it with its tarball part. */
     TaskResult.FileInfo publish() throws IOException {
         if (json != null) {
             json.flush();
             file.stream().write('\n');
         }
-        AtomicFile.Written written = file.commit();
-        TarGzParts.write(exportDir, relativePath, exportDir.resolve(relativePath));
+        StoredFile.Written written = file.commit();
         return new TaskResult.FileInfo(written.size(), written.sha256());
     }
 

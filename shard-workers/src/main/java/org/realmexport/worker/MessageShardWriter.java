@@ -5,10 +5,12 @@ import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.event.TaskResult;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.realmexport.common.storage.ExportStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -36,7 +38,8 @@ import java.util.function.BooleanSupplier;
 final class MessageShardWriter {
     /** What the shard wrote, for the task result. */
     record Outcome(Map<String, TaskResult.FileInfo> files, Map<String, Long> rows,
-                   Map<Long, List<Long>> attachments, List<Long> clients, List<Long> messageIds) {
+                   Map<Long, List<Long>> attachments, List<Long> clients, List<Long> messageIds,
+                   String messageIdSet, Map<String, List<Long>> references) {
     }
 
     private final SchemaCatalog catalog;
@@ -49,7 +52,7 @@ final class MessageShardWriter {
         this.userMessages = ZulipRowWriter.forTable(catalog.require("zerver_usermessage"));
     }
 
-    Outcome write(Connection connection, RealmScope scope, ExportTask task, Path exportDir,
+    Outcome write(Connection connection, RealmScope scope, ExportTask task, ExportStore exportDir,
                   BooleanSupplier cancelled) throws SQLException, IOException, TaskAnomaly {
         String fileName = task.fileName();
         List<Long> ids = new ArrayList<>(Math.max(16, Math.min(task.expectedCount(), 10_000)));
@@ -57,12 +60,21 @@ final class MessageShardWriter {
         Map<String, Long> rows = new LinkedHashMap<>();
         int idIndex = messages.indexOf("id");
         int clientIndex = messages.hasField("sending_client") ? messages.indexOf("sending_client") : -1;
+        // the users and recipients the rows refer to, for the assembler's check against realm.json
+        TreeSet<Long> senders = new TreeSet<>();
+        TreeSet<Long> recipients = new TreeSet<>();
+        TreeSet<Long> users = new TreeSet<>();
+        int senderIndex = messages.indexOf("sender");
+        int recipientIndex = messages.indexOf("recipient");
+        int userIndex = userMessages.indexOf("user_profile");
         try (ExportFile file = ExportFile.create(exportDir, fileName)) {
             JsonGenerator g = file.json();
             g.writeStartObject();
             long n = messages.writeList(g, "zerver_message", connection, scope.shardPredicate("t"),
                     List.of(task.firstId(), task.lastId(), task.watermark()), rs -> {
                         ids.add(rs.getLong(idIndex));
+                        senders.add(rs.getLong(senderIndex));
+                        recipients.add(rs.getLong(recipientIndex));
                         if (clientIndex > 0) {
                             long c = rs.getLong(clientIndex);
                             if (!rs.wasNull()) {
@@ -77,6 +89,7 @@ final class MessageShardWriter {
             long um = userMessages.writeList(g, "zerver_usermessage", connection,
                     "t.message_id = ANY(?) AND t.user_profile_id IN (" + scope.userMessageUserIds() + ")",
                     List.of(ids), rs -> {
+                        users.add(rs.getLong(userIndex));
                         if (cancelled.getAsBoolean()) {
                             throw new SQLException("cancelled: the worker is stopping");
                         }
@@ -86,7 +99,10 @@ final class MessageShardWriter {
             Map<Long, List<Long>> attachments = attachments(connection, ids);
             Map<String, TaskResult.FileInfo> files = Map.of(fileName, file.publish());
             List<Long> range = ids.isEmpty() ? List.of() : List.of(ids.get(0), ids.get(ids.size() - 1));
-            return new Outcome(files, rows, attachments, List.copyOf(clients), range);
+            String idSet = ids.isEmpty() ? null : MessageIdSet.encode(ids.stream().mapToLong(Long::longValue).toArray());
+            Map<String, List<Long>> references = Map.of(TaskResult.MESSAGE_SENDER, List.copyOf(senders),
+                    TaskResult.MESSAGE_RECIPIENT, List.copyOf(recipients), TaskResult.USERMESSAGE_USER, List.copyOf(users));
+            return new Outcome(files, rows, attachments, List.copyOf(clients), range, idSet, references);
         } catch (SQLException e) {
             if (e.getCause() instanceof TaskAnomaly anomaly) {
                 throw anomaly;

@@ -10,6 +10,7 @@ import org.realmexport.common.event.TaskResult;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.realmexport.common.storage.ExportStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -201,7 +202,7 @@ final class RealmConfigWriter {
         this.migrationStatusFile = migrationStatusFile;
     }
 
-    Outcome write(Connection connection, RealmScope scope, ExportTask task, Path exportDir,
+    Outcome write(Connection connection, RealmScope scope, ExportTask task, ExportStore exportDir,
                   BooleanSupplier cancelled) throws SQLException, IOException, TaskAnomaly {
         Map<String, TaskResult.FileInfo> files = new TreeMap<>();
         Map<String, Long> rows = new LinkedHashMap<>();
@@ -264,7 +265,7 @@ final class RealmConfigWriter {
         return n;
     }
 
-    private void writeAnalytics(Connection connection, RealmScope scope, Path exportDir,
+    private void writeAnalytics(Connection connection, RealmScope scope, ExportStore exportDir,
                                 Map<String, TaskResult.FileInfo> files, Map<String, Long> rows)
             throws SQLException, IOException {
         try (ExportFile file = ExportFile.create(exportDir, "analytics.json")) {
@@ -292,7 +293,7 @@ final class RealmConfigWriter {
      * (Zulip's are numbered), a squashed migration shown once as
      * {@code [X] 0001_squashed_0021_x (21 squashed migrations)} instead of those it replaces.
      */
-    private void writeMigrationStatus(Connection connection, Path exportDir, Map<String, TaskResult.FileInfo> files)
+    private void writeMigrationStatus(Connection connection, ExportStore exportDir, Map<String, TaskResult.FileInfo> files)
             throws SQLException, IOException {
         if (migrationStatusFile != null) {
             copyMigrationStatus(exportDir, files);
@@ -328,7 +329,7 @@ final class RealmConfigWriter {
     }
 
     /** The operator's file, checked for the two keys the importer reads, re-emitted compactly. */
-    private void copyMigrationStatus(Path exportDir, Map<String, TaskResult.FileInfo> files) throws IOException {
+    private void copyMigrationStatus(ExportStore exportDir, Map<String, TaskResult.FileInfo> files) throws IOException {
         com.fasterxml.jackson.databind.JsonNode status = org.realmexport.common.Json.MAPPER.readTree(migrationStatusFile.toFile());
         if (status == null || !status.path("migrations_by_app").isObject() || !status.path("zulip_version").isTextual()) {
             throw new IOException(migrationStatusFile + " is not a Zulip migration_status.json"

@@ -24,6 +24,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
+import org.realmexport.common.storage.ExportStore;
+import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.event.DeadLetter;
@@ -83,6 +85,7 @@ public final class ShardWorker implements AutoCloseable {
     private SchemaCatalog catalog;
     private RealmConfigWriter configWriter;
     private MessageShardWriter shardWriter;
+    private ExportStores stores;
     /** Materialized scopes of the last few exports, by export id; used by the worker thread only. */
     private final Map<String, RealmScope> shardScopes = new LinkedHashMap<>(8, 0.75f, true) {
         @Override
@@ -119,6 +122,7 @@ public final class ShardWorker implements AutoCloseable {
             configWriter = new RealmConfigWriter(catalog, config.getString(ShardWorkerConfig.ZULIP_VERSION),
                     migrationStatus == null || migrationStatus.isBlank() ? null : Path.of(migrationStatus));
             shardWriter = new MessageShardWriter(catalog);
+            stores = new ExportStores(config);
             producer = new KafkaProducer<>(producerProperties(), new StringSerializer(), new ByteArraySerializer());
             producer.initTransactions();
             consumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
@@ -277,20 +281,22 @@ public final class ShardWorker implements AutoCloseable {
     }
 
     private TaskResult execute(ExportTask task) throws Exception {
-        Path exportDir = Path.of(task.output());
-        try (Connection connection = database.connection()) {
+        try (ExportStore exportDir = stores.open(task.output());
+             Connection connection = database.connection()) {
             try {
                 if (task.kind() == ExportTask.Kind.REALM_CONFIG) {
                     RealmScope scope = RealmScope.resolve(connection, catalog, task.realmId(),
                             ExportType.parse(task.type()), config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM));
                     RealmConfigWriter.Outcome o = configWriter.write(connection, scope, task, exportDir, () -> !running);
                     return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                            o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, workerId);
+                            o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, null, null,
+                            workerId);
                 }
                 MessageShardWriter.Outcome o = shardWriter.write(connection, shardScope(connection, task), task,
                         exportDir, () -> !running);
                 return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                        o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), null, workerId);
+                        o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), o.messageIdSet(),
+                        o.references(), null, workerId);
             } finally {
                 connection.rollback();
             }
@@ -313,7 +319,7 @@ public final class ShardWorker implements AutoCloseable {
 
     private TaskResult failed(ExportTask task, String error) {
         return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(), Map.of(),
-                Map.of(), Map.of(), Map.of(), List.of(), null, error, workerId);
+                Map.of(), Map.of(), Map.of(), List.of(), null, null, null, error, workerId);
     }
 
     /** Posts {@code out} and commits {@code record}'s offset in one transaction. */
@@ -391,6 +397,9 @@ public final class ShardWorker implements AutoCloseable {
         }
         if (database != null) {
             database.close();
+        }
+        if (stores != null) {
+            stores.close();
         }
         LOG.info("shard worker {} stopped after {} tasks", workerId, tasksDone.get());
     }

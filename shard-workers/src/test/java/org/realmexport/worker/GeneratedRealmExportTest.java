@@ -18,6 +18,7 @@ import org.realmexport.localstack.generator.GeneratorOptions;
 import org.realmexport.localstack.generator.RealmGenerator;
 
 import java.nio.file.Path;
+import org.realmexport.common.storage.local.LocalExportStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -67,8 +68,8 @@ class GeneratedRealmExportTest {
         try (Connection c = db.connection()) {
             RealmScope scope = RealmScope.resolve(c, db.catalog(), realm.realmId(), ExportType.FULL, "zulipinternal");
             ExportTask config = new ExportTask(Versioned.CURRENT, "g", ExportTask.Kind.REALM_CONFIG, realm.realmId(),
-                    "full", dir.toString(), Long.MAX_VALUE, 0, 0, 0, 0, 0);
-            RealmConfigWriter.Outcome o = new RealmConfigWriter(db.catalog(), "11.0").write(c, scope, config, dir, () -> false);
+                    "full", dir.toUri(), Long.MAX_VALUE, 0, 0, 0, 0, 0);
+            RealmConfigWriter.Outcome o = new RealmConfigWriter(db.catalog(), "11.0").write(c, scope, config, new LocalExportStore(dir), () -> false);
             assertThat(o.rows().get("zerver_userprofile") + o.rows().get("zerver_userprofile_mirrordummy"))
                     .isEqualTo(realm.users());
             assertThat(o.rows().get("zerver_huddle")).isLessThanOrEqualTo(realm.directMessageGroups());
@@ -96,8 +97,8 @@ class GeneratedRealmExportTest {
             for (int k = 0; k < shards.size(); k++) {
                 long[] s = shards.get(k);
                 ExportTask task = new ExportTask(Versioned.CURRENT, "g", ExportTask.Kind.MESSAGES, realm.realmId(), "full",
-                        dir.toString(), Long.MAX_VALUE, k + 1, s[0], s[1], (int) s[2], 0);
-                MessageShardWriter.Outcome o2 = writer.write(c, scope, task, dir, () -> false);
+                        dir.toUri(), Long.MAX_VALUE, k + 1, s[0], s[1], (int) s[2], 0);
+                MessageShardWriter.Outcome o2 = writer.write(c, scope, task, new LocalExportStore(dir), () -> false);
                 usermessages += o2.rows().get("zerver_usermessage");
                 JsonNode file = Json.MAPPER.readTree(dir.resolve(task.fileName()).toFile());
                 file.get("zerver_message").forEach(m -> {

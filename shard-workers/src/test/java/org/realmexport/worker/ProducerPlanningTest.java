@@ -62,7 +62,7 @@ class ProducerPlanningTest {
             assertThat(planned.tasksPlanned()).isEqualTo(4); // ceil(2500 / 1000) + 1
             assertThat(planned.messages()).isEqualTo(2500);
             assertThat(planned.watermark()).isEqualTo(25002); // max(zerver_message.id), all realms
-            assertThat(planned.output()).endsWith(ExportId.directoryName(exportId));
+            assertThat(planned.output().toString()).endsWith("/" + ExportId.directoryName(exportId));
 
             List<ExportTask> tasks = tasks(prefix, exportId);
             assertThat(tasks).extracting(ExportTask::kind).containsExactly(ExportTask.Kind.REALM_CONFIG,

@@ -20,6 +20,7 @@ import org.realmexport.localstack.generator.RealmGenerator;
 import org.realmexport.localstack.generator.ZulipSchema;
 
 import java.nio.file.Path;
+import org.realmexport.common.storage.local.LocalExportStore;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -151,8 +152,8 @@ class RealmTablesTest {
             RealmScope scope = RealmScope.resolve(c, db.catalog(), realm.realmId(), ExportType.FULL, "zulipinternal");
             long first = ids(c, "SELECT min(m.id) FROM zerver_message m WHERE " + scope.messagePredicate("m")).iterator().next();
             ExportTask task = new ExportTask(Versioned.CURRENT, "p", ExportTask.Kind.MESSAGES, realm.realmId(), "full",
-                    out.toString(), Long.MAX_VALUE, 1, first, first, 1, 2);
-            new MessageShardWriter(db.catalog()).write(c, scope, task, out, () -> false);
+                    out.toUri(), Long.MAX_VALUE, 1, first, first, 1, 2);
+            new MessageShardWriter(db.catalog()).write(c, scope, task, new LocalExportStore(out), () -> false);
             c.rollback();
         }
         JsonNode message = Json.MAPPER.readTree(out.resolve(task(1)).toFile()).get("zerver_message").get(0);
@@ -172,8 +173,8 @@ class RealmTablesTest {
         try (Connection c = db.connection()) {
             RealmScope scope = RealmScope.resolve(c, db.catalog(), realm.realmId(), ExportType.FULL, "zulipinternal");
             ExportTask config = new ExportTask(Versioned.CURRENT, "r", ExportTask.Kind.REALM_CONFIG, realm.realmId(),
-                    "full", dir.toString(), Long.MAX_VALUE, 0, 0, 0, 0, 1);
-            new RealmConfigWriter(db.catalog(), "12.0").write(c, scope, config, dir, () -> false);
+                    "full", dir.toUri(), Long.MAX_VALUE, 0, 0, 0, 0, 1);
+            new RealmConfigWriter(db.catalog(), "12.0").write(c, scope, config, new LocalExportStore(dir), () -> false);
             c.rollback();
         }
         return Json.MAPPER.readTree(dir.resolve("realm.json").toFile());

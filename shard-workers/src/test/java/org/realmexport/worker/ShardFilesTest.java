@@ -16,6 +16,7 @@ import org.realmexport.localstack.EmbeddedStack;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.realmexport.common.storage.local.LocalExportStore;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -64,13 +65,13 @@ class ShardFilesTest {
         long firstG = 1000L * (k - 1) + 1;
         long lastG = Math.min(1000L * k, MESSAGES);
         return new ExportTask(Versioned.CURRENT, "e1", ExportTask.Kind.MESSAGES, ZulipFixture.REALM, "full",
-                dir.toString(), 10L * MESSAGES + 9, k, 10 * firstG, 10 * lastG, (int) (lastG - firstG + 1), 4);
+                dir.toUri(), 10L * MESSAGES + 9, k, 10 * firstG, 10 * lastG, (int) (lastG - firstG + 1), 4);
     }
 
     MessageShardWriter.Outcome writeShard(ExportTask task) throws Exception {
         try (Connection c = db.connection()) {
             RealmScope scope = RealmScope.resolve(c, db.catalog(), task.realmId(), ExportType.FULL, "zulipinternal");
-            return new MessageShardWriter(db.catalog()).write(c, scope, task, Path.of(task.output()), () -> false);
+            return new MessageShardWriter(db.catalog()).write(c, scope, task, new LocalExportStore(Path.of(task.output())), () -> false);
         }
     }
 
@@ -80,10 +81,10 @@ class ShardFilesTest {
 
     RealmConfigWriter.Outcome writeConfig(Path dir, Path migrationStatus) throws Exception {
         ExportTask task = new ExportTask(Versioned.CURRENT, "e1", ExportTask.Kind.REALM_CONFIG, ZulipFixture.REALM,
-                "full", dir.toString(), 10L * MESSAGES + 9, 0, 0, 0, 0, 4);
+                "full", dir.toUri(), 10L * MESSAGES + 9, 0, 0, 0, 0, 4);
         try (Connection c = db.connection()) {
             RealmScope scope = RealmScope.resolve(c, db.catalog(), task.realmId(), ExportType.FULL, "zulipinternal");
-            return new RealmConfigWriter(db.catalog(), "11.0", migrationStatus).write(c, scope, task, dir, () -> false);
+            return new RealmConfigWriter(db.catalog(), "11.0", migrationStatus).write(c, scope, task, new LocalExportStore(dir), () -> false);
         }
     }
 
@@ -167,9 +168,12 @@ class ShardFilesTest {
         MessageShardWriter.Outcome again = writeShard(shard(1, a)); // a retry overwrites in place
         assertThat(Files.readAllBytes(a.resolve("messages-000001.json"))).isEqualTo(Files.readAllBytes(b.resolve("messages-000001.json")));
         assertThat(first.files()).isEqualTo(second.files()).isEqualTo(again.files());
-        Path partA = TarGzPart.partPath(a, "messages-000001.json");
-        assertThat(Files.readAllBytes(partA)).isEqualTo(Files.readAllBytes(TarGzPart.partPath(b, "messages-000001.json")));
-        assertThat(TarGzPart.readEntryName(partA)).isEqualTo("zulip-export-e1/messages-000001.json");
+        Path partA = a.resolve(TarGzPart.partName("messages-000001.json"));
+        assertThat(Files.readAllBytes(partA)).isEqualTo(Files.readAllBytes(b.resolve(TarGzPart.partName("messages-000001.json"))));
+        // the part is the file's bytes, compressed in the same pass
+        try (var in = TarGzPart.readData(Files.newInputStream(partA), first.files().get("messages-000001.json").size())) {
+            assertThat(in.readAllBytes()).isEqualTo(Files.readAllBytes(a.resolve("messages-000001.json")));
+        }
         try (var files = Files.list(a)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("messages-000001.json", ".parts");
         }
@@ -301,7 +305,7 @@ class ShardFilesTest {
                 + "\"[X] 0001_squashed_0021_alter_fillstate_id (21 squashed migrations)\",\"[X] 0022_later\"],"
                 + "\"contenttypes\":[\"[X] 0001_initial\"],\"zerver\":[\"[X] 0001_initial\",\"[X] 0002_zulip_update\"]}");
         for (String f : List.of("realm.json", "analytics.json", "migration_status.json")) {
-            assertThat(TarGzPart.partPath(dir, f)).exists();
+            assertThat(dir.resolve(TarGzPart.partName(f))).exists();
         }
     }
 
@@ -356,12 +360,14 @@ class ShardFilesTest {
             assertThat(longs(c, materialized.crossRealmBotIds())).containsExactly(101L, 102L);
             c.rollback();
             for (int k = 1; k <= 3; k++) {
-                ExportTask a = shard(k, out.resolve("derived"));
-                ExportTask b = shard(k, out.resolve("materialized"));
-                new MessageShardWriter(db.catalog()).write(c, derived, a, Path.of(a.output()), () -> false);
-                new MessageShardWriter(db.catalog()).write(c, materialized, b, Path.of(b.output()), () -> false);
-                assertThat(Files.readAllBytes(Path.of(b.output(), b.fileName())))
-                        .isEqualTo(Files.readAllBytes(Path.of(a.output(), a.fileName())));
+                Path dirA = out.resolve("derived");
+                Path dirB = out.resolve("materialized");
+                ExportTask a = shard(k, dirA);
+                ExportTask b = shard(k, dirB);
+                new MessageShardWriter(db.catalog()).write(c, derived, a, new LocalExportStore(dirA), () -> false);
+                new MessageShardWriter(db.catalog()).write(c, materialized, b, new LocalExportStore(dirB), () -> false);
+                assertThat(Files.readAllBytes(dirB.resolve(b.fileName())))
+                        .isEqualTo(Files.readAllBytes(dirA.resolve(a.fileName())));
             }
             c.rollback();
         }

@@ -30,6 +30,11 @@ public class RealmExportConfig extends AbstractConfig {
     public static final String S3_ACCESS_KEY = "s3.access.key";
     public static final String S3_SECRET_KEY = "s3.secret.key";
     public static final String S3_REGION = "s3.region";
+    public static final String S3_PATH_STYLE = "s3.path.style.access";
+    public static final String S3_MAX_ATTEMPTS = "s3.max.attempts";
+    public static final String S3_ATTEMPT_TIMEOUT_MS = "s3.attempt.timeout.ms";
+    public static final String S3_CALL_TIMEOUT_MS = "s3.call.timeout.ms";
+    public static final String S3_PART_SIZE = "s3.part.size";
     public static final String METRICS_PORT = "metrics.port";
     public static final String KAFKA_PASSTHROUGH_PREFIX = "kafka.";
 
@@ -72,6 +77,20 @@ public class RealmExportConfig extends AbstractConfig {
                 .define(S3_ACCESS_KEY, Type.STRING, null, Importance.LOW, "S3 access key (env S3_ACCESS_KEY).")
                 .define(S3_SECRET_KEY, Type.PASSWORD, null, Importance.LOW, "S3 secret key (env S3_SECRET_KEY).")
                 .define(S3_REGION, Type.STRING, "us-east-1", Importance.LOW, "S3 region.")
+                .define(S3_PATH_STYLE, Type.BOOLEAN, true, Importance.LOW,
+                        "Path-style S3 requests (http://endpoint/bucket/key), as MinIO and most S3-compatible"
+                                + " stores need; false for virtual-hosted-style (bucket.endpoint).")
+                .define(S3_MAX_ATTEMPTS, Type.INT, 8, ConfigDef.Range.atLeast(1), Importance.LOW,
+                        "Attempts per S3 call (the SDK's standard retry strategy: exponential backoff with jitter"
+                                + " on 5xx, throttling, dropped connections and timed-out attempts).")
+                .define(S3_ATTEMPT_TIMEOUT_MS, Type.LONG, 60_000L, ConfigDef.Range.atLeast(1), Importance.LOW,
+                        "Longest one attempt of an S3 call may take (also the socket read timeout) before it is retried.")
+                .define(S3_CALL_TIMEOUT_MS, Type.LONG, 600_000L, ConfigDef.Range.atLeast(1), Importance.LOW,
+                        "Longest one S3 call may take, retries included.")
+                .define(S3_PART_SIZE, Type.INT, 8 * 1024 * 1024, ConfigDef.Range.atLeast(5 * 1024 * 1024),
+                        Importance.LOW, "Bytes of one multipart part (S3's minimum is 5 MiB): the memory an export"
+                                + " file being written to S3 holds, and the size to which small tarball parts are"
+                                + " grouped; larger parts are copied server-side.")
                 .define(METRICS_PORT, Type.INT, -1, Importance.LOW,
                         "Port of the Prometheus /metrics endpoint; -1 serves none, 0 picks a free port.");
     }

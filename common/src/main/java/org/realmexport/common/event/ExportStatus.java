@@ -1,5 +1,6 @@
 package org.realmexport.common.event;
 
+import java.net.URI;
 import java.util.List;
 import java.util.Map;
 
@@ -22,8 +23,9 @@ import java.util.Map;
  * @param watermark    highest message id in scope
  * @param messages     messages planned (a live database may change that: the messages written are
  *                     {@code rows.zerver_message})
- * @param output       the export directory
- * @param tarball      the tarball's path (SUCCEEDED)
+ * @param output       the export directory ({@code file:///...} or {@code s3://...})
+ * @param tarball      where the tarball is (SUCCEEDED): a local path, or {@code s3://bucket/key}; what
+ *                     zerver_realmexport.export_path gets
  * @param sha256       the tarball's sha256 (SUCCEEDED)
  * @param size         the tarball's size in bytes (SUCCEEDED)
  * @param rows         rows per table actually written so far (final at SUCCEEDED)
@@ -35,14 +37,14 @@ import java.util.Map;
  */
 public record ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
                            String type, ExportState state, int tasksPlanned, int tasksDone,
-                           long watermark, long messages, String output, String tarball,
+                           long watermark, long messages, URI output, String tarball,
                            String sha256, Long size, Map<String, Long> rows, String error,
                            Long realmExportId, long updatedAt, List<String> skippedTables) implements Versioned {
 
     /** A status without skipped tables. */
     public ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
                         String type, ExportState state, int tasksPlanned, int tasksDone,
-                        long watermark, long messages, String output, String tarball,
+                        long watermark, long messages, URI output, String tarball,
                         String sha256, Long size, Map<String, Long> rows, String error,
                         Long realmExportId, long updatedAt) {
         this(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone, watermark, messages,

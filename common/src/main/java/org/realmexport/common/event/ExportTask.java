@@ -1,5 +1,7 @@
 package org.realmexport.common.event;
 
+import java.net.URI;
+
 /**
  * A unit of work for the shard workers, on {@code realm-export.config-tasks} (kind
  * {@code REALM_CONFIG}) or {@code realm-export.shard-tasks} (kind {@code MESSAGES}), keyed by
@@ -10,7 +12,8 @@ package org.realmexport.common.event;
  * @param kind          {@code REALM_CONFIG} or {@code MESSAGES}
  * @param realmId       zerver_realm.id
  * @param type          export type ({@link org.realmexport.common.ExportType#cliName()})
- * @param output        the export's directory (local path), where the task's file is written
+ * @param output        the export's directory: {@code file:///...} or {@code s3://bucket/prefix/zulip-export-<id>}
+ *                      ({@link org.realmexport.common.storage.ExportStores#open}); the task's files go there
  * @param watermark     highest zerver_message.id at planning time; no task exports a higher id
  * @param shard         1-based shard number (MESSAGES only; 0 for REALM_CONFIG)
  * @param firstId       first message id of the shard, inclusive (MESSAGES only)
@@ -20,7 +23,7 @@ package org.realmexport.common.event;
  *                      since planning
  * @param tasksPlanned  total number of tasks of the export (config + shards)
  */
-public record ExportTask(int v, String exportId, Kind kind, long realmId, String type, String output,
+public record ExportTask(int v, String exportId, Kind kind, long realmId, String type, URI output,
                          long watermark, int shard, long firstId, long lastId, int expectedCount,
                          int tasksPlanned) implements Versioned {
 

@@ -18,14 +18,24 @@ import java.util.Map;
  * @param scheduledAttachments attachment id to exported scheduled message ids (config task)
  * @param clients     zerver_client ids referenced by this task's rows
  * @param messageIds  {@code [firstId, lastId]} actually exported by a MESSAGES task
+ * @param messageIdSet every message id the MESSAGES task exported ({@link MessageIdSet}), so that
+ *                    the assembler need not read the file back
+ * @param references  the users and recipients the MESSAGES task's rows refer to, distinct and
+ *                    ascending, by kind ({@link #MESSAGE_SENDER}, {@link #MESSAGE_RECIPIENT},
+ *                    {@link #USERMESSAGE_USER}): checked by the assembler against realm.json
  * @param error       null on success; otherwise the anomaly that fails the export
  * @param worker      the worker that ran it (for operators; never part of any file)
  */
 public record TaskResult(int v, String exportId, String taskId, int tasksPlanned,
                          Map<String, FileInfo> files, Map<String, Long> rows,
                          Map<Long, List<Long>> attachments, Map<Long, List<Long>> scheduledAttachments,
-                         List<Long> clients, List<Long> messageIds, String error, String worker)
+                         List<Long> clients, List<Long> messageIds, String messageIdSet,
+                         Map<String, List<Long>> references, String error, String worker)
         implements Versioned {
+
+    public static final String MESSAGE_SENDER = "message_sender";
+    public static final String MESSAGE_RECIPIENT = "message_recipient";
+    public static final String USERMESSAGE_USER = "usermessage_user";
 
     /** Size and checksum of one written file. */
     public record FileInfo(long size, String sha256) {

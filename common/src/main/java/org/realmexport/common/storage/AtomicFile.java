@@ -1,7 +1,6 @@
 package org.realmexport.common.storage;
 
 import java.io.BufferedOutputStream;
-import java.io.Closeable;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,12 +20,12 @@ import java.util.UUID;
  * A file that appears whole or not at all: written to a hidden temporary file beside the target,
  * digested (sha256) and counted while written, then renamed over the target. A reader never sees
  * half a file, and a writer that dies leaves at most a hidden temporary file that no one lists.
- * The one atomic file writer of the project: workers' export files and the assembler's own.
+ * The files of a {@link org.realmexport.common.storage.local.LocalExportStore}.
  */
-public final class AtomicFile implements Closeable {
-    /** Size and sha256 of a written file. */
-    public record Written(long size, String sha256) {
-    }
+public final class AtomicFile implements StoredFile {
+
+    private static final java.util.regex.Pattern TEMPORARY =
+            java.util.regex.Pattern.compile("^\\..*\\.tmp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
 
     private final Path target;
     private final Path temp;
@@ -67,6 +66,11 @@ public final class AtomicFile implements Closeable {
         }, 1 << 16);
     }
 
+    /** A temporary file of a writer mid-way (or one that died): never listed. */
+    public static boolean isTemporary(String fileName) {
+        return TEMPORARY.matcher(fileName).matches();
+    }
+
     /**
      * @param sync force the bytes to disk before the rename: for the files whose loss after a
      *             crash would go unnoticed (JSON, the tarball); a copied upload that vanishes is
@@ -76,12 +80,13 @@ public final class AtomicFile implements Closeable {
         return new AtomicFile(target, sync);
     }
 
-    /** The stream to write to; do not close it (commit or close this instead). */
+    @Override
     public OutputStream stream() {
         return out;
     }
 
     /** Flushes, forces (when asked), renames over the target; returns what was written. */
+    @Override
     public Written commit() throws IOException {
         out.flush();
         if (sync) {

@@ -6,12 +6,16 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.realmexport.common.storage.ExportStore;
+import org.realmexport.common.storage.StoredFile;
+import org.realmexport.common.storage.local.LocalExportStore;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
@@ -55,25 +59,22 @@ class TarGzPartTest {
         files.put("realm.json", "{\"zerver_realm\":[{\"id\":2}]}\n".getBytes(StandardCharsets.UTF_8));
         files.put("uploads/2/ab/" + "long-name-".repeat(12) + ".png", binary);
         files.put("uploads/2/cd/été café ☕.txt", "unicode name\n".getBytes(StandardCharsets.UTF_8));
-        for (Map.Entry<String, byte[]> file : files.entrySet()) {
-            Path path = exportDir.resolve(file.getKey());
-            Files.createDirectories(path.getParent());
-            Files.write(path, file.getValue());
-        }
     }
 
     @Test
-    void partsPlusEndMemberFormATarballThatCommonsCompressAndGnuTarRead() throws Exception {
-        TarGzPart.Tarball tarball = assemble(tmp.resolve("out.tar.gz"));
+    void headersPartsAndEndMemberFormATarballThatCommonsCompressAndGnuTarRead() throws Exception {
+        ExportStore.Assembled tarball = assemble();
+        Path tarballPath = Path.of(tarball.location());
+        assertThat(tarballPath).isEqualTo(tmp.resolve(TOP + ".tar.gz"));
 
-        byte[] bytes = Files.readAllBytes(tarball.path());
+        byte[] bytes = Files.readAllBytes(tarballPath);
         assertThat(tarball.size()).isEqualTo(bytes.length);
         assertThat(tarball.sha256()).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)));
 
         // commons-compress, reading the concatenated gzip members
         Map<String, byte[]> read = new LinkedHashMap<>();
         Map<String, TarArchiveEntry> entries = new LinkedHashMap<>();
-        try (InputStream in = new GzipCompressorInputStream(Files.newInputStream(tarball.path()), true);
+        try (InputStream in = new GzipCompressorInputStream(Files.newInputStream(tarballPath), true);
              TarArchiveInputStream tar = new TarArchiveInputStream(in, "UTF-8")) {
             for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
                 entries.put(e.getName(), e);
@@ -92,11 +93,11 @@ class TarGzPartTest {
         assertThat(realm.getUserName()).isEmpty();
 
         // GNU tar: lists the same names and extracts the same bytes, without complaint
-        Process list = run(tmp, "tar", "-tzf", tarball.path().toString());
+        Process list = run(tmp, "tar", "-tzf", tarballPath.toString());
         assertThat(new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines())
                 .containsExactlyElementsOf(expected.keySet());
         Path extracted = Files.createDirectories(tmp.resolve("extracted"));
-        Process extract = run(extracted, "tar", "-xzf", tarball.path().toString());
+        Process extract = run(extracted, "tar", "-xzf", tarballPath.toString());
         assertThat(new String(extract.getErrorStream().readAllBytes(), StandardCharsets.UTF_8)).isEmpty();
         for (Map.Entry<String, byte[]> file : files.entrySet()) {
             Path path = extracted.resolve(TOP).resolve(file.getKey());
@@ -106,99 +107,123 @@ class TarGzPartTest {
     }
 
     @Test
-    void aPartHoldsOneEntryWithoutEndOfArchiveBlocks() throws IOException {
-        Path part = TarGzPart.partPath(exportDir, "realm.json");
-        TarGzPart.writePart(exportDir.resolve("realm.json"), TOP + "/realm.json", part, MTIME);
-
-        byte[] tar = gunzip(part);
+    void aPartHoldsTheDataPaddedToABlockAndTheHeaderIsMadeApart() throws IOException {
+        LocalExportStore store = new LocalExportStore(exportDir);
+        write(store, "realm.json");
+        byte[] data = gunzip(exportDir.resolve(TarGzPart.partName("realm.json")));
         int size = files.get("realm.json").length;
-        // one header block + the data padded to a block; the last block holds data, not zeros
-        assertThat(tar.length).isEqualTo(512 + 512);
-        assertThat(new String(tar, 512, size, StandardCharsets.UTF_8)).isEqualTo(new String(files.get("realm.json"), StandardCharsets.UTF_8));
-        assertThat(tar[512 + size]).isZero();
-
-        Path end = tmp.resolve("end.tgz");
-        TarGzPart.writeEndOfArchive(end);
-        assertThat(gunzip(end)).isEqualTo(new byte[1024]);
-    }
-
-    @Test
-    void sameInputGivesByteIdenticalPartsWhateverTheFilesOwnMtime() throws IOException {
-        Path source = exportDir.resolve("messages-000001.json");
-        Path first = tmp.resolve("first/part.tgz");
-        Path second = tmp.resolve("second/part.tgz");
-        TarGzPart.writePart(source, TOP + "/messages-000001.json", first, MTIME);
-        Files.setLastModifiedTime(source, FileTime.fromMillis(System.currentTimeMillis() - 86_400_000L));
-        TarGzPart.writePart(source, TOP + "/messages-000001.json", second, MTIME);
-        assertThat(Files.readAllBytes(second)).isEqualTo(Files.readAllBytes(first));
-
-        // the caller-given mtime is what reaches the archive
-        Path other = tmp.resolve("third/part.tgz");
-        TarGzPart.writePart(source, TOP + "/messages-000001.json", other, MTIME + 1);
-        assertThat(Files.readAllBytes(other)).isNotEqualTo(Files.readAllBytes(first));
-
-        // a long name (PAX header) is deterministic too
-        String longName = TOP + "/uploads/2/ab/" + "long-name-".repeat(12) + ".png";
-        Path longSource = exportDir.resolve(longName.substring(TOP.length() + 1));
-        TarGzPart.writePart(longSource, longName, tmp.resolve("a.tgz"), MTIME, 1);
-        TarGzPart.writePart(longSource, longName, tmp.resolve("b.tgz"), MTIME, 1);
-        assertThat(Files.readAllBytes(tmp.resolve("b.tgz"))).isEqualTo(Files.readAllBytes(tmp.resolve("a.tgz")));
-        assertThat(TarGzPart.readEntryName(tmp.resolve("a.tgz"))).isEqualTo(longName);
-    }
-
-    @Test
-    void partsAppearAtomicallyAndFailuresLeaveNothingBehind() throws IOException {
-        Path parts = exportDir.resolve(TarGzPart.PARTS_DIRECTORY);
-        TarGzPart.writePart(exportDir.resolve("realm.json"), TOP + "/realm.json",
-                TarGzPart.partPath(exportDir, "realm.json"), MTIME);
-        assertThatThrownBy(() -> TarGzPart.writePart(exportDir.resolve("missing.json"), TOP + "/missing.json",
-                TarGzPart.partPath(exportDir, "missing.json"), MTIME)).isInstanceOf(IOException.class);
-        try (Stream<Path> listing = Files.list(parts)) {
-            assertThat(listing.map(p -> p.getFileName().toString())).containsExactly("realm.json.tgz");
+        // the data padded to a block, no header: the assembler makes it from the reported size
+        assertThat(data.length).isEqualTo(512);
+        assertThat(new String(data, 0, size, StandardCharsets.UTF_8)).isEqualTo(new String(files.get("realm.json"), StandardCharsets.UTF_8));
+        assertThat(data[size]).isZero();
+        assertThat(gunzip(TarGzPart.header(TOP + "/realm.json", size, MTIME))).hasSize(512);
+        assertThat(gunzip(TarGzPart.endOfArchive())).isEqualTo(new byte[1024]);
+        // the plain file is the same bytes, and reading back through the part gives them too
+        assertThat(Files.readAllBytes(exportDir.resolve("realm.json"))).isEqualTo(files.get("realm.json"));
+        try (InputStream in = TarGzPart.readData(store.open(TarGzPart.partName("realm.json")), size)) {
+            assertThat(in.readAllBytes()).isEqualTo(files.get("realm.json"));
         }
     }
 
     @Test
-    void concatenateRefusesSomethingThatIsNotAGzipMember() throws IOException {
-        Path notGzip = exportDir.resolve("realm.json");
-        assertThatThrownBy(() -> TarGzPart.concatenate(List.of(notGzip), tmp.resolve("bad.tar.gz")))
-                .isInstanceOf(IOException.class).hasMessageContaining("not a gzip member");
-        assertThat(tmp.resolve("bad.tar.gz")).doesNotExist();
+    void sameInputGivesByteIdenticalPartsAndHeaders() throws IOException {
+        LocalExportStore first = new LocalExportStore(tmp.resolve("first"));
+        LocalExportStore second = new LocalExportStore(tmp.resolve("second"));
+        write(first, "messages-000001.json");
+        write(second, "messages-000001.json");
+        String part = TarGzPart.partName("messages-000001.json");
+        assertThat(Files.readAllBytes(second.directory().resolve(part))).isEqualTo(Files.readAllBytes(first.directory().resolve(part)));
+
+        // the caller-given mtime is what reaches the archive
+        assertThat(TarGzPart.header(TOP + "/a.json", 10, MTIME)).isEqualTo(TarGzPart.header(TOP + "/a.json", 10, MTIME));
+        assertThat(TarGzPart.header(TOP + "/a.json", 10, MTIME + 1)).isNotEqualTo(TarGzPart.header(TOP + "/a.json", 10, MTIME));
+
+        // a long name (PAX header) is deterministic too
+        String longName = TOP + "/uploads/2/ab/" + "long-name-".repeat(12) + ".png";
+        assertThat(TarGzPart.header(longName, 5, MTIME)).isEqualTo(TarGzPart.header(longName, 5, MTIME));
     }
 
     @Test
-    void partPathsEscapeSlashesAndRejectTraversal() {
-        Path parts = exportDir.resolve(".parts");
-        assertThat(TarGzPart.partPath(exportDir, "messages-000001.json"))
-                .isEqualTo(parts.resolve("messages-000001.json.tgz"));
-        assertThat(TarGzPart.partPath(exportDir, "uploads/2/ab/x.png"))
-                .isEqualTo(parts.resolve("uploads%2F2%2Fab%2Fx.png.tgz"));
+    void filesAppearWholeOrNotAtAll() throws IOException {
+        LocalExportStore store = new LocalExportStore(exportDir);
+        try (PackedFile file = PackedFile.create(store, "half.json", TarGzPart.DEFAULT_LEVEL, true)) {
+            file.stream().write("{\"zerver_message\":[".getBytes(StandardCharsets.UTF_8));
+            // no commit: a worker that died half way
+        }
+        assertThat(store.list("")).doesNotContainKeys("half.json", TarGzPart.partName("half.json"));
+        try (Stream<Path> walk = Files.walk(exportDir)) {
+            assertThat(walk.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
+                    .noneMatch(name -> name.contains("half"));
+        }
+    }
+
+    @Test
+    void assemblingFailsOnAMissingPartAndLeavesNoTarball() throws IOException {
+        LocalExportStore store = new LocalExportStore(exportDir);
+        List<ExportStore.Piece> pieces = List.of(new ExportStore.Inline(TarGzPart.endOfArchive()),
+                new ExportStore.Stored(TarGzPart.partName("nothing.json"), 10));
+        assertThatThrownBy(() -> store.assemble(pieces)).isInstanceOf(NoSuchFileException.class);
+        assertThat(tmp.resolve(TOP + ".tar.gz")).doesNotExist();
+    }
+
+    @Test
+    void partNamesEscapeSlashesAndRejectTraversal() {
+        assertThat(TarGzPart.partName("messages-000001.json")).isEqualTo(".parts/messages-000001.json.tgz");
+        assertThat(TarGzPart.partName("uploads/2/ab/x.png")).isEqualTo(".parts/uploads%2F2%2Fab%2Fx.png.tgz");
         // '%' is escaped too, so two different paths never share a part
-        assertThat(TarGzPart.partPath(exportDir, "a%2Fb")).isNotEqualTo(TarGzPart.partPath(exportDir, "a/b"));
+        assertThat(TarGzPart.partName("a%2Fb")).isNotEqualTo(TarGzPart.partName("a/b"));
         String longPath = "uploads/2/ab/" + "x".repeat(300) + ".png";
-        Path longPart = TarGzPart.partPath(exportDir, longPath);
-        assertThat(longPart.getFileName().toString().getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(200);
-        assertThat(longPart).isNotEqualTo(TarGzPart.partPath(exportDir, longPath + "2"));
+        String longPart = TarGzPart.partName(longPath);
+        assertThat(longPart.substring(".parts/".length()).getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(200);
+        assertThat(longPart).isNotEqualTo(TarGzPart.partName(longPath + "2"));
         for (String bad : List.of("", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a/")) {
-            assertThatThrownBy(() -> TarGzPart.partPath(exportDir, bad)).as(bad)
+            assertThatThrownBy(() -> TarGzPart.partName(bad)).as(bad)
                     .isInstanceOf(IllegalArgumentException.class);
         }
     }
 
-    private TarGzPart.Tarball assemble(Path tarball) throws IOException {
-        List<Path> parts = new ArrayList<>();
-        Path dirPart = exportDir.resolve(TarGzPart.PARTS_DIRECTORY).resolve("_top.tgz");
-        TarGzPart.writeDirectoryPart(TOP, dirPart, MTIME);
-        parts.add(dirPart);
-        for (String name : files.keySet()) {
-            Path part = TarGzPart.partPath(exportDir, name);
-            TarGzPart.writePart(exportDir.resolve(name), TOP + "/" + name, part, MTIME);
-            parts.add(part);
+    private StoredFile.Written write(ExportStore store, String name) throws IOException {
+        try (PackedFile file = PackedFile.create(store, name, TarGzPart.DEFAULT_LEVEL, true)) {
+            byte[] content = files.get(name);
+            // in uneven pieces, as a JSON generator flushes
+            for (int off = 0; off < content.length; off += 7919) {
+                file.stream().write(content, off, Math.min(7919, content.length - off));
+            }
+            return file.commit();
         }
-        Path end = exportDir.resolve(TarGzPart.PARTS_DIRECTORY).resolve("_end.tgz");
-        TarGzPart.writeEndOfArchive(end);
-        parts.add(end);
-        return TarGzPart.concatenate(parts, tarball);
+    }
+
+    private ExportStore.Assembled assemble() throws IOException {
+        LocalExportStore store = new LocalExportStore(exportDir);
+        List<ExportStore.Piece> pieces = new ArrayList<>();
+        pieces.add(new ExportStore.Inline(TarGzPart.directory(TOP, MTIME)));
+        Map<String, StoredFile.Written> written = new LinkedHashMap<>();
+        for (String name : files.keySet()) {
+            written.put(name, write(store, name));
+        }
+        Map<String, Long> parts = store.list(TarGzPart.PARTS_DIRECTORY + "/");
+        for (String name : files.keySet()) {
+            assertThat(written.get(name).size()).isEqualTo(files.get(name).length);
+            assertThat(written.get(name).sha256()).isEqualTo(sha256(files.get(name)));
+            pieces.add(new ExportStore.Inline(TarGzPart.header(TOP + "/" + name, written.get(name).size(), MTIME)));
+            pieces.add(new ExportStore.Stored(TarGzPart.partName(name), parts.get(TarGzPart.partName(name))));
+        }
+        pieces.add(new ExportStore.Inline(TarGzPart.endOfArchive()));
+        return store.assemble(pieces);
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] gunzip(byte[] member) throws IOException {
+        try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(member))) {
+            return in.readAllBytes();
+        }
     }
 
     private static byte[] gunzip(Path part) throws IOException {
