@@ -13,5 +13,5 @@ COPY cli/target/realm-export.jar realm-export.jar
 
 USER realm-export
 # The container's memory limit bounds the heap; the sub-command comes from `command:`.
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/realm-export/realm-export.jar"]
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC", "-Xms32m", "-jar", "/opt/realm-export/realm-export.jar"]
 CMD ["--help"]

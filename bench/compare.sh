@@ -133,13 +133,13 @@ for run in $(seq 1 "$RUNS"); do
   rm -rf "$OUT/naive" "$OUT/naive.tar.gz"
 
   svc0=(); for pid in "${services[@]}"; do svc0+=("$(cpu_of "$pid")"); done
-  t0=$(now); pg0=$(pg_cpu)
+  t0=$(now); pg0=$(pg_cpu); stack0=$(cpu_of "${pids[0]}")
   ./realm-export request --realm zulip --type full --output "$OUT/export" --wait \
     >>"$OUT/logs/request.log" 2>>"$OUT/logs/request.err" || { tail -5 "$OUT/logs/request.err" >&2; say "the export failed"; exit 1; }
   t1=$(now); pg1=$(pg_cpu)
   export_s=$(seconds "$t0" "$t1")
   cpu=""; for i in "${!names[@]}"; do cpu="$cpu ${names[$i]} $(ticks $(( $(cpu_of "${services[$i]}") - ${svc0[$i]} ))) s,"; done
-  say "cpu of export:$cpu PostgreSQL $(ticks $((pg1 - pg0))) s"
+  say "cpu of export:$cpu PostgreSQL $(ticks $((pg1 - pg0))) s, the stack's JVM (Kafka broker) $(ticks $(( $(cpu_of "${pids[0]}") - stack0 ))) s"
   tail -1 "$OUT/logs/request.err" | cut -c1-300 >&2
   rss=""
   for i in "${!names[@]}"; do rss="$rss ${names[$i]}=$(peak_mb "${services[$i]}")MB"; done

@@ -96,6 +96,30 @@ class ExportPipelineTest {
     }
 
     @Test
+    void aTableThisBuildDoesNotKnowFailsTheExportNamingItAndTablesSkipLetsItGoListedInStatsAndVerify() throws Exception {
+        update("CREATE TABLE zerver_frobnication (id bigint PRIMARY KEY, realm_id integer)");
+        try {
+            try (Deployment d = new Deployment()) {
+                ExportStatus end = d.export(primaryRealm());
+                assertThat(end.state()).isEqualTo(ExportState.FAILED);
+                assertThat(end.error()).isEqualTo("this database has tables realm-export does not know:"
+                        + " zerver_frobnication; upgrade realm-export, or list them in `tables.skip` to export without them");
+            }
+            try (Deployment d = Deployment.withSettings(Map.of("tables.skip", "zerver_frobnication"))) {
+                ExportStatus end = d.export(primaryRealm());
+                assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+                assertThat(end.skippedTables()).containsExactly("zerver_frobnication");
+                JsonNode stats = Json.MAPPER.readTree(d.exportDir(end).resolve("stats.json").toFile());
+                assertThat(stats.get("skipped_tables").toString()).isEqualTo("[\"zerver_frobnication\"]");
+                assertThat(problems(Path.of(end.tarball()))).containsExactly("stats.json: lists tables the export was"
+                        + " made without (tables.skip): zerver_frobnication; their rows are not in the export");
+            }
+        } finally {
+            update("DROP TABLE zerver_frobnication");
+        }
+    }
+
+    @Test
     void aFullExportHoldsExactlyTheRealmsRowsAndVerifies() throws Exception {
         Path dir;
         try (Deployment d = new Deployment()) {
@@ -591,18 +615,24 @@ class ExportPipelineTest {
 
         /** {@code firstWorker} adjusts the first of the two workers before it starts. */
         Deployment(java.util.function.Consumer<ShardWorker> firstWorker) throws Exception {
-            this(firstWorker, true);
+            this(firstWorker, true, Map.of());
         }
 
         /** Without workers until {@link #startWorkers()}: the export waits, PLANNED. */
         static Deployment withWorkersHeldBack() throws Exception {
-            return new Deployment(w -> { }, false);
+            return new Deployment(w -> { }, false, Map.of());
+        }
+
+        /** With more settings for every service. */
+        static Deployment withSettings(Map<String, Object> settings) throws Exception {
+            return new Deployment(w -> { }, true, settings);
         }
 
         private final Map<String, Object> cfg = new HashMap<>();
         private final java.util.function.Consumer<ShardWorker> firstWorker;
 
-        private Deployment(java.util.function.Consumer<ShardWorker> firstWorker, boolean startWorkers) throws Exception {
+        private Deployment(java.util.function.Consumer<ShardWorker> firstWorker, boolean startWorkers,
+                           Map<String, Object> settings) throws Exception {
             this.firstWorker = firstWorker;
             String prefix = "it" + (++deployments);
             topics = new Topics(prefix);
@@ -612,6 +642,7 @@ class ExportPipelineTest {
             cfg.put("task.partitions", 4);
             cfg.put("jdbc.url", stack.jdbcUrl());
             cfg.put("uploads.dir", stack.uploadsDir().toString());
+            cfg.putAll(settings);
             Map<String, Object> assemblerCfg = new HashMap<>(cfg);
             assemblerCfg.put("state.dir", work.resolve(prefix + "-state").toString());
             assemblerCfg.put("avatar.salt", realms.avatarSalt());

@@ -109,7 +109,8 @@ final class ExportPlanner {
         SchemaCatalog catalog = database.catalog();
         try (Connection c = database.connection()) {
             try {
-                RealmScope scope = RealmScope.resolve(c, catalog, realmId, type, systemBotRealm);
+                // the scope's id sets evaluated once, in this snapshot, rather than by every page
+                RealmScope scope = RealmScope.resolve(c, catalog, realmId, type, systemBotRealm).materialized(c);
                 long watermark;
                 try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(max(id), 0) FROM zerver_message");
                      ResultSet rs = ps.executeQuery()) {

@@ -1,37 +1,22 @@
 package org.realmexport.producer;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthorizationException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
-import org.apache.kafka.common.errors.ProducerFencedException;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.realmexport.common.ExportId;
 import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
+import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.db.ZulipTables;
-import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportRequest;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.Versioned;
+import org.realmexport.common.loop.ExactlyOnceLoop;
 import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,12 +24,10 @@ import org.slf4j.LoggerFactory;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
@@ -61,8 +44,9 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Outcomes per request: malformed (bad JSON, missing request_id / realm / type, unknown type,
  * newer {@code v}) goes to the dead-letter topic with the original bytes; an unknown realm, an
- * unsupported export type or an unusable output gives a FAILED status with the reason; a request
- * id whose export already has a status is skipped (idempotent).
+ * export type that would leave no usable owner or an unusable output gives a FAILED status with the reason; a request
+ * id whose export already has a status is skipped (idempotent). A transient database fault while
+ * planning is retried ({@code db.retry.attempts}); the loop itself is {@link ExactlyOnceLoop}.
  */
 public final class ExportProducer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExportProducer.class);
@@ -72,13 +56,10 @@ public final class ExportProducer implements AutoCloseable {
     private final Topics topics;
     /** tables.skip: unknown tables the operator lets an export go without. */
     private final Set<String> skippedTables;
-    private volatile boolean running;
-    private volatile Thread thread;
     private Database database;
     private ExportPlanner planner;
     private PlannedExports planned;
-    private KafkaConsumer<String, byte[]> consumer;
-    private KafkaProducer<String, byte[]> producer;
+    private volatile ExactlyOnceLoop<Request> loop;
 
     public ExportProducer(Map<String, ?> config) {
         this.config = new ExportProducerConfig(config);
@@ -88,7 +69,7 @@ public final class ExportProducer implements AutoCloseable {
 
     /** Creates missing topics, reads the status topic, connects, and starts consuming requests. */
     public synchronized ExportProducer start() {
-        if (thread != null) {
+        if (loop != null) {
             throw new IllegalStateException("producer already started");
         }
         try (Admin admin = Admin.create(config.kafkaProperties())) {
@@ -103,109 +84,49 @@ public final class ExportProducer implements AutoCloseable {
             planner = new ExportPlanner(database, config.getString(ExportProducerConfig.SYSTEM_BOT_REALM));
             planned = new PlannedExports(config.kafkaProperties(), topics.status());
             planned.catchUp(statusTimeout());
-            Properties pp = config.kafkaProperties();
-            pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, config.transactionalId());
-            pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-            pp.put(ProducerConfig.ACKS_CONFIG, "all");
-            pp.put(ProducerConfig.CLIENT_ID_CONFIG, SERVICE + "-" + config.producerId());
-            producer = new KafkaProducer<>(pp, new StringSerializer(), new ByteArraySerializer());
-            producer.initTransactions();
-            Properties cp = config.kafkaProperties();
-            cp.put(ConsumerConfig.GROUP_ID_CONFIG, topics.group(SERVICE));
-            cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-            cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-            cp.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10);
-            cp.put(ConsumerConfig.CLIENT_ID_CONFIG, SERVICE + "-" + config.producerId());
-            consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer());
+            // one request per transaction: a duplicate in the same batch must see the first one planned
+            ExactlyOnceLoop.Settings settings = new ExactlyOnceLoop.Settings("export producer " + config.producerId(),
+                    SERVICE, config.producerId(), topics.group(SERVICE), config.transactionalId(),
+                    List.of(topics.requests()), topics.deadLetters(), 1, Duration.ofMinutes(5),
+                    Duration.ofMillis(config.getLong(ExportProducerConfig.POLL_TIMEOUT_MS)), Duration.ofSeconds(7),
+                    RetryPolicy.of(config));
+            loop = ExactlyOnceLoop.start(settings, config.kafkaProperties(), new Requests());
         } catch (Exception e) {
-            closeClients();
+            closeResources();
             throw new IllegalStateException("export producer cannot start: " + Database.redact(e.getMessage()), e);
         }
-        running = true;
-        thread = new Thread(this::run, "export-producer-" + config.producerId());
-        thread.start();
         LOG.info("export producer {} started: {} exports already known, database {}", config.producerId(),
                 planned.size(), database.describe());
         return this;
     }
 
     public boolean isRunning() {
-        Thread t = thread;
-        return running && t != null && t.isAlive();
+        ExactlyOnceLoop<Request> l = loop;
+        return l != null && l.isRunning();
     }
 
     @Override
     public void close() {
-        running = false;
-        Thread t = thread;
-        if (t != null && t != Thread.currentThread()) {
-            KafkaConsumer<String, byte[]> c = consumer;
-            if (c != null) {
-                c.wakeup();
-            }
-            try {
-                t.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        } else if (t == null) {
-            closeClients();
+        ExactlyOnceLoop<Request> l = loop;
+        if (l != null) {
+            l.close();
         }
+        closeResources();
     }
 
     private Duration statusTimeout() {
         return Duration.ofMillis(config.getLong(ExportProducerConfig.STATUS_READ_TIMEOUT_MS));
     }
 
-    private void run() {
-        try {
-            consumer.subscribe(List.of(topics.requests()), new ConsumerRebalanceListener() {
-                @Override
-                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-                }
-
-                @Override
-                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                    // another instance may have planned requests of these partitions: learn them
-                    try {
-                        planned.catchUp(statusTimeout());
-                    } catch (TimeoutException e) {
-                        LOG.warn("status topic not read to its end after a rebalance: {}", e.getMessage());
-                    }
-                }
-            });
-            while (running) {
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(
-                        Duration.ofMillis(config.getLong(ExportProducerConfig.POLL_TIMEOUT_MS)))) {
-                    if (!running) {
-                        break;
-                    }
-                    if (!handle(record)) {
-                        break; // re-sought: poll again from the failed record
-                    }
-                }
-            }
-        } catch (WakeupException e) {
-            // close()
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            LOG.error("export producer {} was fenced: another instance uses transactional.id {}; this one stops."
-                    + " Give every producer its own producer.id.", config.producerId(), config.transactionalId());
-        } catch (RuntimeException | Error e) {
-            LOG.error("export producer stopped on an unexpected error; its uncommitted request will be planned"
-                    + " by the next producer", e);
-        } finally {
-            running = false;
-            closeClients();
-        }
+    /** A readable request, with its parsed type and its export id. */
+    private record Request(ExportRequest request, ExportType type, String exportId) {
     }
 
-    /** Handles one request; false when its transaction failed and the record was re-sought. */
-    private boolean handle(ConsumerRecord<String, byte[]> record) {
-        ExportRequest request;
-        ExportType type;
-        try {
-            request = Json.fromBytes(record.value(), ExportRequest.class);
+    /** A request in; its tasks and PLANNED status, or its FAILED status, out. */
+    private final class Requests implements ExactlyOnceLoop.Handler<Request> {
+        @Override
+        public Request read(ConsumerRecord<String, byte[]> record) throws Exception {
+            ExportRequest request = Json.fromBytes(record.value(), ExportRequest.class);
             request.checkVersion();
             if (request.requestId() == null || request.requestId().isBlank()) {
                 throw new IllegalArgumentException("request_id is missing");
@@ -213,46 +134,59 @@ public final class ExportProducer implements AutoCloseable {
             if (request.realm() == null) {
                 throw new IllegalArgumentException("realm is missing (an id or a string_id; \"\" is the root-domain realm)");
             }
-            type = ExportType.parse(request.type());
-        } catch (Exception e) {
-            LOG.warn("malformed request at {}-{}@{} sent to the dead-letter topic: {}", record.topic(),
-                    record.partition(), record.offset(), e.getMessage());
-            DeadLetter dl = new DeadLetter(Versioned.CURRENT, record.topic(), record.partition(), record.offset(),
-                    String.valueOf(e.getMessage()), record.key(),
-                    record.value() == null ? null : Base64.getEncoder().encodeToString(record.value()),
-                    SERVICE, System.currentTimeMillis());
-            return commit(record, List.of(new ProducerRecord<>(topics.deadLetters(), record.key(), Json.toBytes(dl))), null);
+            return new Request(request, ExportType.parse(request.type()), ExportId.forRequest(request.requestId()));
         }
-        String exportId = ExportId.forRequest(request.requestId());
-        if (planned.contains(exportId)) {
-            LOG.info("export {} (request {}) is already planned: duplicate request ignored", exportId, request.requestId());
-            return commit(record, List.of(), null);
+
+        @Override
+        public ExactlyOnceLoop.Output process(Request r) throws Exception {
+            if (planned.contains(r.exportId())) {
+                LOG.info("export {} (request {}) is already planned: duplicate request ignored", r.exportId(),
+                        r.request().requestId());
+                return ExactlyOnceLoop.Output.of(List.of());
+            }
+            long started = System.nanoTime();
+            List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
+            ExportStatus status = plan(r.request(), r.type(), r.exportId(), out);
+            out.add(new ProducerRecord<>(topics.status(), r.exportId(), Json.toBytes(status)));
+            return new ExactlyOnceLoop.Output(out, () -> {
+                planned.add(r.exportId());
+                if (status.state() == ExportState.PLANNED) {
+                    LOG.info("export {} planned: realm {} ('{}'), type {}, {} shards + 1 config task, {} messages,"
+                            + " watermark {}, {} ms", r.exportId(), status.realmId(), r.request().realm(),
+                            r.type().cliName(), status.tasksPlanned() - 1, status.messages(), status.watermark(),
+                            (System.nanoTime() - started) / 1_000_000);
+                } else {
+                    LOG.warn("export {} FAILED (request {}): {}", r.exportId(), r.request().requestId(), status.error());
+                }
+            });
         }
-        long started = System.nanoTime();
-        List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
-        ExportStatus status;
-        try {
-            status = plan(request, type, exportId, out);
-        } catch (Exception e) {
-            out.clear();
-            status = status(request, exportId, null, type, ExportState.FAILED, 0, 0, 0, null,
-                    "planning failed: " + e.getClass().getSimpleName() + ": " + Database.redact(String.valueOf(e.getMessage())));
+
+        @Override
+        public ExactlyOnceLoop.Output failed(Request r, Exception error, int attempts) {
+            ExportStatus status = status(r.request(), r.exportId(), null, r.type(), ExportState.FAILED, 0, 0, 0, null,
+                    "planning failed" + (attempts > 1 ? " after " + attempts + " attempts" : "") + ": "
+                            + error.getClass().getSimpleName() + ": " + Database.redact(String.valueOf(error.getMessage())));
             LOG.error("export {} FAILED while planning (request {}, realm '{}'): {}. Check the database, then"
-                    + " post a new request.", exportId, request.requestId(), request.realm(), status.error(), e);
+                    + " post a new request.", r.exportId(), r.request().requestId(), r.request().realm(),
+                    status.error(), error);
+            return new ExactlyOnceLoop.Output(List.of(new ProducerRecord<>(topics.status(), r.exportId(),
+                    Json.toBytes(status))), () -> planned.add(r.exportId()));
         }
-        out.add(new ProducerRecord<>(topics.status(), exportId, Json.toBytes(status)));
-        if (!commit(record, out, exportId)) {
-            return false;
+
+        @Override
+        public String describe(Request r) {
+            return "export " + r.exportId() + " (request " + r.request().requestId() + ")";
         }
-        if (status.state() == ExportState.PLANNED) {
-            LOG.info("export {} planned: realm {} ('{}'), type {}, {} shards + 1 config task, {} messages,"
-                    + " watermark {}, {} ms", exportId, status.realmId(), request.realm(), type.cliName(),
-                    status.tasksPlanned() - 1, status.messages(), status.watermark(),
-                    (System.nanoTime() - started) / 1_000_000);
-        } else {
-            LOG.warn("export {} FAILED (request {}): {}", exportId, request.requestId(), status.error());
+
+        @Override
+        public void assigned(Collection<TopicPartition> partitions) {
+            // another instance may have planned requests of these partitions: learn them
+            try {
+                planned.catchUp(statusTimeout());
+            } catch (TimeoutException e) {
+                LOG.warn("status topic not read to its end after a rebalance: {}", e.getMessage());
+            }
         }
-        return true;
     }
 
     /** Fills {@code out} with the tasks and returns the status (PLANNED, or FAILED with the reason). */
@@ -311,53 +245,7 @@ public final class ExportProducer implements AutoCloseable {
                 System.currentTimeMillis());
     }
 
-    /** Sends {@code out} and commits the request's offset in one transaction. */
-    private boolean commit(ConsumerRecord<String, byte[]> record, List<ProducerRecord<String, byte[]>> out, String exportId) {
-        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-        try {
-            producer.beginTransaction();
-            for (ProducerRecord<String, byte[]> r : out) {
-                producer.send(r);
-            }
-            producer.sendOffsetsToTransaction(Map.of(tp, new OffsetAndMetadata(record.offset() + 1)),
-                    consumer.groupMetadata());
-            producer.commitTransaction();
-            if (exportId != null) {
-                planned.add(exportId);
-            }
-            return true;
-        } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
-                 | AuthorizationException e) {
-            throw e;
-        } catch (KafkaException e) {
-            try {
-                producer.abortTransaction();
-            } catch (KafkaException ignored) {
-                // not committed either way
-            }
-            LOG.warn("request at {}@{} not committed ({}); it will be handled again", tp, record.offset(), e.toString());
-            if (consumer.assignment().contains(tp)) {
-                consumer.seek(tp, record.offset());
-            }
-            return false;
-        }
-    }
-
-    private void closeClients() {
-        if (producer != null) {
-            try {
-                producer.close(Duration.ofSeconds(2));
-            } catch (RuntimeException e) {
-                LOG.debug("closing producer", e);
-            }
-        }
-        if (consumer != null) {
-            try {
-                consumer.close(Duration.ofSeconds(2));
-            } catch (RuntimeException e) {
-                LOG.debug("closing consumer", e);
-            }
-        }
+    private void closeResources() {
         if (planned != null) {
             planned.close();
         }

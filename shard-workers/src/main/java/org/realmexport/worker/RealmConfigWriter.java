@@ -55,11 +55,6 @@ final class RealmConfigWriter {
 
     static final Set<String> ANALYTICS_TABLES = ZulipTables.tables(ZulipTables.Destination.ANALYTICS_JSON);
 
-    /** Migrations Zulip's own migration status leaves out (zerver/lib/migration_status.py). */
-    private static final Set<String> STALE_MIGRATIONS = Set.of("guardian.0001_initial",
-            "sites.0001_initial", "sites.0002_alter_domain_unique", "default.0005_auto_20160727_2333",
-            "twofactor.0001_squashed_0008_delete_phonedevice");
-
     /** One key of realm.json: the table it comes from, which rows, and any writer adjustment. */
     private record Part(String key, String table, Function<RealmScope, String> where,
                         Function<Ctx, ZulipRowWriter> customize) {
@@ -236,30 +231,49 @@ final class RealmConfigWriter {
         return new Outcome(files, rows, scheduledAttachments(connection, scope), List.copyOf(check.clients));
     }
 
-    /** {@code [{email, id, recipient_id}]} of the system bots, which the importer maps by email. */
+    /**
+     * {@code [{email, id, recipient_id}]} of the cross-realm system bots, as Zulip's
+     * custom_fetch_user_profile_cross_realm writes them: the three of {@link RealmScope#CROSS_REALM_BOTS},
+     * each under its default email (the importer maps them by it to its own bots), with its id and
+     * its personal recipient, sorted by id like every list of realm.json.
+     */
     private long writeCrossRealm(JsonGenerator g, Connection connection, RealmScope scope, ReferenceCheck check)
             throws SQLException, IOException {
-        g.writeArrayFieldStart("zerver_userprofile_crossrealm");
-        long n = 0;
-        try (PreparedStatement ps = connection.prepareStatement("SELECT b.email, b.id, (SELECT r.id FROM"
-                + " zerver_recipient r WHERE r.type = " + RealmScope.PERSONAL + " AND r.type_id = b.id ORDER BY r.id"
-                + " LIMIT 1) FROM zerver_userprofile b WHERE b.id IN (" + scope.crossRealmBotIds() + ") ORDER BY b.id");
+        Map<String, long[]> bots = new HashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT split_part(b.email, '@', 1), b.id,"
+                + " (SELECT r.id FROM zerver_recipient r WHERE r.type = " + RealmScope.PERSONAL + " AND r.type_id = b.id"
+                + " ORDER BY r.id LIMIT 1) FROM zerver_userprofile b WHERE b.id IN (" + scope.crossRealmBotIds()
+                + ") ORDER BY b.id");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                g.writeStartObject();
-                g.writeStringField("email", rs.getString(1));
-                g.writeNumberField("id", rs.getLong(2));
                 long recipient = rs.getLong(3);
-                if (rs.wasNull()) {
-                    g.writeNullField("recipient_id");
-                } else {
-                    g.writeNumberField("recipient_id", recipient);
-                    check.allow("zerver_recipient", recipient);
-                }
-                g.writeEndObject();
-                check.allow("zerver_userprofile", rs.getLong(2));
-                n++;
+                bots.putIfAbsent(rs.getString(1), new long[] {rs.getLong(2), rs.wasNull() ? -1 : recipient});
             }
+        }
+        // write_table_data sorts every list of realm.json by id
+        TreeMap<Long, String> byId = new TreeMap<>();
+        RealmScope.CROSS_REALM_BOTS.forEach((localPart, email) -> {
+            long[] found = bots.get(localPart);
+            if (found != null) { // else not on this server (Zulip's export would stop here)
+                byId.put(found[0], localPart);
+            }
+        });
+        g.writeArrayFieldStart("zerver_userprofile_crossrealm");
+        long n = 0;
+        for (String localPart : byId.values()) {
+            long[] found = bots.get(localPart);
+            g.writeStartObject();
+            g.writeStringField("email", RealmScope.CROSS_REALM_BOTS.get(localPart));
+            g.writeNumberField("id", found[0]);
+            if (found[1] < 0) {
+                g.writeNullField("recipient_id");
+            } else {
+                g.writeNumberField("recipient_id", found[1]);
+                check.allow("zerver_recipient", found[1]);
+            }
+            g.writeEndObject();
+            check.allow("zerver_userprofile", found[0]);
+            n++;
         }
         g.writeEndArray();
         return n;
@@ -288,10 +302,8 @@ final class RealmConfigWriter {
     }
 
     /**
-     * {@code {"migrations_by_app": {app: ["[X] name", ...]}, "zulip_version": V}}, in the shape of
-     * Zulip's parse of {@code showmigrations --list}: apps sorted, migrations in name order
-     * (Zulip's are numbered), a squashed migration shown once as
-     * {@code [X] 0001_squashed_0021_x (21 squashed migrations)} instead of those it replaces.
+     * {@code {"migrations_by_app": {app: ["[X] name", ...]}, "zulip_version": V}}, as Zulip's
+     * showmigrations-based writer prints it for the applied migrations ({@link MigrationStatus}).
      */
     private void writeMigrationStatus(Connection connection, ExportStore exportDir, Map<String, TaskResult.FileInfo> files)
             throws SQLException, IOException {
@@ -299,14 +311,12 @@ final class RealmConfigWriter {
             copyMigrationStatus(exportDir, files);
             return;
         }
-        Map<String, TreeSet<String>> byApp = new TreeMap<>();
+        List<String> applied = new ArrayList<>();
         if (catalog.hasTable("django_migrations")) {
-            try (PreparedStatement ps = connection.prepareStatement("SELECT app, name FROM django_migrations");
+            try (PreparedStatement ps = connection.prepareStatement("SELECT app, name FROM django_migrations ORDER BY id");
                  ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    if (!STALE_MIGRATIONS.contains(rs.getString(1) + "." + rs.getString(2))) {
-                        byApp.computeIfAbsent(rs.getString(1), k -> new TreeSet<>()).add(rs.getString(2));
-                    }
+                    applied.add(rs.getString(1) + "." + rs.getString(2));
                 }
             }
         }
@@ -314,9 +324,9 @@ final class RealmConfigWriter {
             JsonGenerator g = file.json();
             g.writeStartObject();
             g.writeObjectFieldStart("migrations_by_app");
-            for (Map.Entry<String, TreeSet<String>> app : byApp.entrySet()) {
+            for (Map.Entry<String, List<String>> app : MigrationStatus.byApp(applied).entrySet()) {
                 g.writeArrayFieldStart(app.getKey());
-                for (String line : showMigrationsLines(app.getValue())) {
+                for (String line : app.getValue()) {
                     g.writeString(line);
                 }
                 g.writeEndArray();
@@ -341,37 +351,6 @@ final class RealmConfigWriter {
             g.writeTree(status);
             files.put("migration_status.json", file.publish());
         }
-    }
-
-    private static final java.util.regex.Pattern SQUASHED = java.util.regex.Pattern.compile("^(\\d{4})_squashed_(\\d{4})_.*");
-    private static final java.util.regex.Pattern NUMBERED = java.util.regex.Pattern.compile("^(\\d{4})_.*");
-
-    static List<String> showMigrationsLines(Set<String> names) {
-        List<int[]> squashed = new ArrayList<>();
-        for (String n : names) {
-            var m = SQUASHED.matcher(n);
-            if (m.matches()) {
-                squashed.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
-            }
-        }
-        List<String> out = new ArrayList<>();
-        for (String n : names) {
-            var sq = SQUASHED.matcher(n);
-            if (sq.matches()) {
-                int count = Integer.parseInt(sq.group(2)) - Integer.parseInt(sq.group(1)) + 1;
-                out.add("[X] " + n + " (" + count + " squashed migrations)");
-                continue;
-            }
-            var num = NUMBERED.matcher(n);
-            if (num.matches()) {
-                int k = Integer.parseInt(num.group(1));
-                if (squashed.stream().anyMatch(r -> k >= r[0] && k <= r[1])) {
-                    continue; // replaced by a squashed migration
-                }
-            }
-            out.add("[X] " + n);
-        }
-        return out;
     }
 
     /** Attachment id to the exported scheduled message ids that link it. */

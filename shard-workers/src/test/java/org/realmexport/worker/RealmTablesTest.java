@@ -142,6 +142,31 @@ class RealmTablesTest {
     }
 
     @Test
+    void theCrossRealmBotsAreZulipsThreeUnderTheirDefaultEmails() throws Exception {
+        try (Connection c = DriverManager.getConnection(stack.jdbcUrl())) {
+            c.setAutoCommit(false);
+            // a server whose INTERNAL_BOT_DOMAIN is not zulip.com
+            try (Statement s = c.createStatement()) {
+                s.executeUpdate("UPDATE zerver_userprofile SET email = replace(email, '@zulip.com', '@bots.example.org')"
+                        + " WHERE realm_id = (SELECT id FROM zerver_realm WHERE string_id = 'zulipinternal')");
+            }
+            JsonNode crossRealm = writeConfig(c, realms.primary(), out).get("zerver_userprofile_crossrealm");
+            String bots = "SELECT u.id, r.id FROM zerver_userprofile u JOIN zerver_recipient r ON r.type = 1"
+                    + " AND r.type_id = u.id WHERE u.email = '%s@bots.example.org'";
+            Map<Long, String> expected = new java.util.TreeMap<>(); // sorted by id, as every list of realm.json
+            for (String bot : new String[] {"notification-bot", "emailgateway", "welcome-bot"}) {
+                try (PreparedStatement ps = c.prepareStatement(bots.formatted(bot)); ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).as(bot).isTrue();
+                    expected.put(rs.getLong(1), "{\"email\":\"" + bot + "@zulip.com\",\"id\":" + rs.getLong(1)
+                            + ",\"recipient_id\":" + rs.getLong(2) + "}");
+                }
+            }
+            assertThat(crossRealm.toString()).isEqualTo("[" + String.join(",", expected.values()) + "]");
+            c.rollback();
+        }
+    }
+
+    @Test
     void aColumnThatIsNoFieldOfZulipsModelsIsNotExported() throws Exception {
         if (zulip11Layout()) {
             return; // the column is added to the current layout only
@@ -171,12 +196,17 @@ class RealmTablesTest {
 
     private static JsonNode writeConfig(GeneratedRealm realm, Path dir) throws Exception {
         try (Connection c = db.connection()) {
-            RealmScope scope = RealmScope.resolve(c, db.catalog(), realm.realmId(), ExportType.FULL, "zulipinternal");
-            ExportTask config = new ExportTask(Versioned.CURRENT, "r", ExportTask.Kind.REALM_CONFIG, realm.realmId(),
-                    "full", dir.toUri(), Long.MAX_VALUE, 0, 0, 0, 0, 1);
-            new RealmConfigWriter(db.catalog(), "12.0").write(c, scope, config, new LocalExportStore(dir), () -> false);
+            JsonNode json = writeConfig(c, realm, dir);
             c.rollback();
+            return json;
         }
+    }
+
+    private static JsonNode writeConfig(Connection c, GeneratedRealm realm, Path dir) throws Exception {
+        RealmScope scope = RealmScope.resolve(c, db.catalog(), realm.realmId(), ExportType.FULL, "zulipinternal");
+        ExportTask config = new ExportTask(Versioned.CURRENT, "r", ExportTask.Kind.REALM_CONFIG, realm.realmId(),
+                "full", dir.toUri(), Long.MAX_VALUE, 0, 0, 0, 0, 1);
+        new RealmConfigWriter(db.catalog(), "12.0").write(c, scope, config, new LocalExportStore(dir), () -> false);
         return Json.MAPPER.readTree(dir.resolve("realm.json").toFile());
     }
 

@@ -36,6 +36,9 @@ public class RealmExportConfig extends AbstractConfig {
     public static final String S3_CALL_TIMEOUT_MS = "s3.call.timeout.ms";
     public static final String S3_PART_SIZE = "s3.part.size";
     public static final String METRICS_PORT = "metrics.port";
+    public static final String DB_RETRY_ATTEMPTS = "db.retry.attempts";
+    public static final String DB_RETRY_BACKOFF_MS = "db.retry.backoff.ms";
+    public static final String DB_RETRY_BACKOFF_MAX_MS = "db.retry.backoff.max.ms";
     public static final String KAFKA_PASSTHROUGH_PREFIX = "kafka.";
 
     /**
@@ -92,7 +95,15 @@ public class RealmExportConfig extends AbstractConfig {
                                 + " file being written to S3 holds, and the size to which small tarball parts are"
                                 + " grouped; larger parts are copied server-side.")
                 .define(METRICS_PORT, Type.INT, -1, Importance.LOW,
-                        "Port of the Prometheus /metrics endpoint; -1 serves none, 0 picks a free port.");
+                        "Port of the Prometheus /metrics endpoint; -1 serves none, 0 picks a free port.")
+                .define(DB_RETRY_ATTEMPTS, Type.INT, 8, ConfigDef.Range.atLeast(1), Importance.MEDIUM,
+                        "Attempts at a task, a plan or a finalization whose database error is transient (connection"
+                                + " lost or refused, server restarting, serialization failure, pool timeout) before it"
+                                + " fails the export with the last error. Other errors fail at the first attempt.")
+                .define(DB_RETRY_BACKOFF_MS, Type.LONG, 500L, ConfigDef.Range.atLeast(0), Importance.LOW,
+                        "Wait before the second attempt after a transient database error; it doubles for each further one.")
+                .define(DB_RETRY_BACKOFF_MAX_MS, Type.LONG, 10_000L, ConfigDef.Range.atLeast(0), Importance.LOW,
+                        "Longest wait between two attempts after transient database errors.");
     }
 
     public RealmExportConfig(ConfigDef definition, Map<?, ?> originals) {

@@ -8,6 +8,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -92,6 +93,24 @@ public final class RealmScope {
             "is_user_active", "color");
 
     private static final String NONE = "SELECT NULL::bigint WHERE false";
+
+    /**
+     * The system bots an export names as cross-realm users, by the local part of their email
+     * (Zulip's INTERNAL_BOTS email templates), with the email the export writes for each, in
+     * export order: export.py custom_fetch_user_profile_cross_realm writes these three, under
+     * their default emails, whatever the server's INTERNAL_BOT_DOMAIN; the importer maps them
+     * to its own bots by that email. Their messages into the realm are exported; other system
+     * bots' are not, as in Zulip's export.
+     */
+    public static final Map<String, String> CROSS_REALM_BOTS = crossRealmBots();
+
+    private static Map<String, String> crossRealmBots() {
+        Map<String, String> bots = new LinkedHashMap<>();
+        bots.put("notification-bot", "notification-bot@zulip.com");
+        bots.put("emailgateway", "emailgateway@zulip.com");
+        bots.put("welcome-bot", "welcome-bot@zulip.com");
+        return Collections.unmodifiableMap(bots);
+    }
 
     /** The id sets {@link #materialized} evaluates. */
     private enum IdSet {
@@ -205,7 +224,8 @@ public final class RealmScope {
                     ? realmUsers + " AND NOT " + becomesDummy("u") + " AND u.id IN (" + ids(IdSet.CONSENTING) + ")"
                     : ids(IdSet.EXPORTED_USERS);
             case CROSS_REALM_BOTS -> systemBotRealmId == null ? NONE
-                    : "SELECT b.id FROM zerver_userprofile b WHERE b.realm_id = " + systemBotRealmId + " AND b.is_bot";
+                    : "SELECT b.id FROM zerver_userprofile b WHERE b.realm_id = " + systemBotRealmId + " AND b.is_bot"
+                    + " AND split_part(b.email, '@', 1) IN ('" + String.join("', '", CROSS_REALM_BOTS.keySet()) + "')";
             case EXPORTED_RECIPIENTS -> "SELECT r.id FROM zerver_recipient r WHERE " + recipientPredicate("r");
             case MESSAGE_RECIPIENTS -> switch (type) {
                 case FULL -> ids(IdSet.EXPORTED_RECIPIENTS);
@@ -264,7 +284,7 @@ public final class RealmScope {
         return ids(IdSet.USERMESSAGE_USERS);
     }
 
-    /** Ids of the cross-realm system bots (empty when the realm is the system-bot realm itself). */
+    /** Ids of the cross-realm system bots ({@link #CROSS_REALM_BOTS}; none when the realm is the system-bot realm itself). */
     public String crossRealmBotIds() {
         return ids(IdSet.CROSS_REALM_BOTS);
     }
