@@ -3,7 +3,7 @@ package org.realmexport.assembler;
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
-import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.local.AtomicFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,5 +1,6 @@
 package org.realmexport.assembler;
 
+import org.realmexport.common.storage.Sha256;
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.archive.PackedFile;
 import org.realmexport.common.config.RealmExportConfig;
@@ -11,7 +12,6 @@ import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.event.TaskResult;
-import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.storage.StoredFile;
@@ -193,7 +193,7 @@ final class ExportFinalizer {
         hooks.beforeTarball(exportId);
         ExportStore.Assembled tarball = ExportPacker.pack(out);
         steps.done("tarball");
-        return new Finalized(tarball.display(), tarball.sha256(), tarball.size(), rows, steps.millis);
+        return new Finalized(ExportStores.display(tarball.location()), tarball.sha256(), tarball.size(), rows, steps.millis);
     }
 
     /**
@@ -276,7 +276,7 @@ final class ExportFinalizer {
     }
 
     private static JsonCounting.Counted digest(InputStream in) throws IOException {
-        java.security.MessageDigest sha = AtomicFile.sha256();
+        java.security.MessageDigest sha = Sha256.digest();
         long size = 0;
         byte[] buf = new byte[1 << 16];
         for (int n; (n = in.read(buf)) > 0; ) {

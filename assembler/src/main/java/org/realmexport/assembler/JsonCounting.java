@@ -1,10 +1,10 @@
 package org.realmexport.assembler;
 
+import org.realmexport.common.storage.Sha256;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import org.realmexport.common.Json;
-import org.realmexport.common.storage.AtomicFile;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -80,7 +80,7 @@ final class JsonCounting {
 
     /** Reads a whole export JSON file: counts, the wanted fields of its rows, sha256 of its bytes. */
     static Counted read(InputStream raw, String name, FieldSink fields) throws IOException {
-        MessageDigest digest = AtomicFile.sha256();
+        MessageDigest digest = Sha256.digest();
         long[] size = {0};
         InputStream in = new DigestInputStream(raw, digest) {
             @Override

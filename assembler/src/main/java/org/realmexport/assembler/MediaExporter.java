@@ -1,10 +1,10 @@
 package org.realmexport.assembler;
 
+import org.realmexport.common.storage.Sha256;
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
-import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.storage.StoredFile;
 
 import java.io.IOException;
@@ -193,7 +193,7 @@ final class MediaExporter {
      * (current), or {@code sha1("<id><salt>")} (before the avatar version was part of the path).
      */
     static List<String> avatarStems(long userId, int avatarVersion, String salt) {
-        MessageDigest sha256 = AtomicFile.sha256();
+        MessageDigest sha256 = Sha256.digest();
         String current = HexFormat.of().formatHex(sha256.digest(
                 (userId + ":" + avatarVersion + ":" + salt).getBytes(StandardCharsets.UTF_8))).substring(0, 40);
         String legacy;

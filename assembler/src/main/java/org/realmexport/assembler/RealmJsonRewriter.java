@@ -1,11 +1,11 @@
 package org.realmexport.assembler;
 
+import org.realmexport.common.storage.Sha256;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import org.realmexport.common.archive.TarGzPart;
 import org.realmexport.common.event.TaskResult;
-import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.storage.StoredFile;
 
 import java.io.IOException;
@@ -56,7 +56,7 @@ final class RealmJsonRewriter {
      */
     static Result rewrite(ExportOutput out, TaskResult.FileInfo reported, JsonCounting.FieldSink fields, Tail tail)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
-        MessageDigest digest = AtomicFile.sha256();
+        MessageDigest digest = Sha256.digest();
         Map<String, Long> tables = new TreeMap<>();
         StoredFile.Written written;
         try (InputStream in = new DigestInputStream(

@@ -1,5 +1,6 @@
 package org.realmexport.assembler;
 
+import org.realmexport.common.storage.Sha256;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -23,7 +24,6 @@ import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.storage.ExportStores;
-import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.topic.Topics;
 import org.realmexport.common.verify.ExportVerifier;
 import org.realmexport.localstack.EmbeddedStack;
@@ -567,7 +567,7 @@ class ExportAssemblerTest {
                     directories.add(entry.getName());
                 } else {
                     entries.put(entry.getName().substring(top.length() + 1),
-                            HexFormat.of().formatHex(AtomicFile.sha256().digest(tar.readAllBytes())));
+                            HexFormat.of().formatHex(Sha256.digest().digest(tar.readAllBytes())));
                 }
             }
         }
@@ -831,7 +831,7 @@ class ExportAssemblerTest {
     }
 
     private static String sha256(Path file) throws Exception {
-        return HexFormat.of().formatHex(AtomicFile.sha256().digest(Files.readAllBytes(file)));
+        return HexFormat.of().formatHex(Sha256.digest().digest(Files.readAllBytes(file)));
     }
 
     private static String newPrefix() {

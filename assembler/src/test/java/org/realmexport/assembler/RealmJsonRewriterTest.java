@@ -1,5 +1,6 @@
 package org.realmexport.assembler;
 
+import org.realmexport.common.storage.Sha256;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -7,7 +8,6 @@ import org.realmexport.common.Json;
 import org.realmexport.common.archive.PackedFile;
 import org.realmexport.common.archive.TarGzPart;
 import org.realmexport.common.event.TaskResult;
-import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.storage.StoredFile;
 import org.realmexport.common.storage.local.LocalExportStore;
 
@@ -82,7 +82,7 @@ class RealmJsonRewriterTest {
         assertThat(first.tables()).containsEntry("zerver_realm", 1L).containsEntry("zerver_scheduledmessage", 2L)
                 .containsEntry("zerver_reaction", 1L).containsEntry("zerver_client", 0L);
         assertThat(first.file().size()).isEqualTo(once.length);
-        assertThat(first.file().sha256()).isEqualTo(HexFormat.of().formatHex(AtomicFile.sha256().digest(once)));
+        assertThat(first.file().sha256()).isEqualTo(HexFormat.of().formatHex(Sha256.digest().digest(once)));
 
         // a second finalizing starts again from the worker's file and writes the same bytes
         RealmJsonRewriter.Result second = RealmJsonRewriter.rewrite(new ExportOutput("e", store, TarGzPart.DEFAULT_LEVEL),

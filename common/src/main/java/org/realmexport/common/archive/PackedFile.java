@@ -1,6 +1,6 @@
 package org.realmexport.common.archive;
 
-import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.Sha256;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.StoredFile;
 
@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.MessageDigest;
-import java.util.HexFormat;
 
 /**
  * One export file written in one pass: every byte goes through the sha256 and into the file's
@@ -37,7 +36,7 @@ public final class PackedFile implements Closeable {
             throw e;
         }
         this.plain = plainFile;
-        this.digest = plain == null ? AtomicFile.sha256() : null;
+        this.digest = plain == null ? Sha256.digest() : null;
         this.out = new Tee();
     }
 
@@ -70,7 +69,7 @@ public final class PackedFile implements Closeable {
         data.finish();
         part.commit();
         StoredFile.Written written = plain != null ? plain.commit()
-                : new StoredFile.Written(data.size(), HexFormat.of().formatHex(digest.digest()));
+                : new StoredFile.Written(data.size(), Sha256.hex(digest));
         committed = true;
         return written;
     }

@@ -1,5 +1,6 @@
 package org.realmexport.common.archive;
 
+import org.realmexport.common.storage.Sha256;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.apache.commons.compress.archivers.zip.ZipEncoding;
@@ -15,8 +16,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -83,7 +82,7 @@ public final class TarGzPart {
         String encoded = relativePath.replace("%", "%25").replace("/", "%2F");
         byte[] bytes = encoded.getBytes(StandardCharsets.UTF_8);
         if (bytes.length + PART_SUFFIX.length() > MAX_PART_NAME_BYTES) {
-            String hash = HexFormat.of().formatHex(sha256().digest(relativePath.getBytes(StandardCharsets.UTF_8)))
+            String hash = HexFormat.of().formatHex(Sha256.digest().digest(relativePath.getBytes(StandardCharsets.UTF_8)))
                     .substring(0, 32);
             encoded = truncateUtf8(encoded, MAX_PART_NAME_BYTES - PART_SUFFIX.length() - hash.length() - 1)
                     + "~" + hash;
@@ -371,11 +370,4 @@ public final class TarGzPart {
         return s.substring(0, end);
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

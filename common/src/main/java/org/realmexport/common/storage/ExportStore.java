@@ -11,7 +11,7 @@ import java.util.SortedMap;
 /**
  * The directory of one export, wherever it is kept: a local directory or an S3 prefix. Every
  * reader and writer of export files goes through it; nothing else touches paths or buckets.
- * Get one from {@link ExportStores#open}.
+ * One is opened per export by the factory of this package, which alone knows the backends.
  *
  * <p>Paths are relative to the export directory, with '/' separators ({@code messages-000001.json},
  * {@code .parts/uploads%2F2%2Fab%2Fx.png.tgz}); absolute paths and '.', '..' or empty segments are
@@ -82,11 +82,6 @@ public interface ExportStore extends Closeable {
         public Assembled {
             Objects.requireNonNull(location, "location");
             Objects.requireNonNull(sha256, "sha256");
-        }
-
-        /** The location as operators and Zulip's export_path expect it: a local path, or the s3:// URI. */
-        public String display() {
-            return ExportStores.display(location);
         }
     }
 }

@@ -1,6 +1,5 @@
 package org.realmexport.common.storage.local;
 
-import org.realmexport.common.storage.AtomicFile;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.StorePaths;
 import org.realmexport.common.storage.StoredFile;

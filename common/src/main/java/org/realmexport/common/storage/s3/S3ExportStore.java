@@ -1,6 +1,6 @@
 package org.realmexport.common.storage.s3;
 
-import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.Sha256;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.StorePaths;
 import org.realmexport.common.storage.StoredFile;
@@ -18,7 +18,6 @@ import java.net.URI;
 import java.nio.file.NoSuchFileException;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -134,7 +133,7 @@ public final class S3ExportStore implements ExportStore {
                 S3OutputFile.abortQuietly(s3, bucket, key, uploadId);
             }
         }
-        MessageDigest sha256 = AtomicFile.sha256();
+        MessageDigest sha256 = Sha256.digest();
         long size = 0;
         byte[] buffer = new byte[1 << 20];
         try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key))) {
@@ -145,7 +144,7 @@ public final class S3ExportStore implements ExportStore {
         } catch (SdkException e) {
             throw S3Errors.io("read back", bucket, key, e);
         }
-        return new Assembled(URI.create(uri(key)), size, HexFormat.of().formatHex(sha256.digest()));
+        return new Assembled(URI.create(uri(key)), size, Sha256.hex(sha256));
     }
 
     /** The parts of the tarball's upload, numbered in order. */
@@ -236,7 +235,7 @@ public final class S3ExportStore implements ExportStore {
 
     @Override
     public void close() {
-        // the client belongs to ExportStores
+        // the client is the factory's, closed with it
     }
 
     private String key(String path) {

@@ -1,6 +1,6 @@
 package org.realmexport.common.storage.s3;
 
-import org.realmexport.common.storage.AtomicFile;
+import org.realmexport.common.storage.Sha256;
 import org.realmexport.common.storage.StoredFile;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -12,7 +12,6 @@ import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -26,7 +25,7 @@ final class S3OutputFile implements StoredFile {
     private final S3Client s3;
     private final String bucket;
     private final String key;
-    private final MessageDigest digest = AtomicFile.sha256();
+    private final MessageDigest digest = Sha256.digest();
     private final byte[] part;
     private final List<CompletedPart> parts = new ArrayList<>();
     private final OutputStream out = new Stream();
@@ -70,7 +69,7 @@ final class S3OutputFile implements StoredFile {
             throw S3Errors.io("write", bucket, key, e);
         }
         done = true;
-        return new Written(size, HexFormat.of().formatHex(digest.digest()));
+        return new Written(size, Sha256.hex(digest));
     }
 
     @Override

@@ -1,4 +1,7 @@
-package org.realmexport.common.storage;
+package org.realmexport.common.storage.local;
+
+import org.realmexport.common.storage.Sha256;
+import org.realmexport.common.storage.StoredFile;
 
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
@@ -12,15 +15,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.UUID;
 
 /**
  * A file that appears whole or not at all: written to a hidden temporary file beside the target,
  * digested (sha256) and counted while written, then renamed over the target. A reader never sees
  * half a file, and a writer that dies leaves at most a hidden temporary file that no one lists.
- * The files of a {@link org.realmexport.common.storage.local.LocalExportStore}.
+ * The files of a {@link LocalExportStore}.
  */
 public final class AtomicFile implements StoredFile {
 
@@ -42,7 +43,7 @@ public final class AtomicFile implements StoredFile {
         Files.createDirectories(target.toAbsolutePath().getParent());
         this.temp = target.resolveSibling("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
         this.channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        this.digest = sha256();
+        this.digest = Sha256.digest();
         OutputStream raw = Channels.newOutputStream(channel);
         this.out = new BufferedOutputStream(new FilterOutputStream(raw) {
             @Override
@@ -99,7 +100,7 @@ public final class AtomicFile implements StoredFile {
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
         }
         committed = true;
-        return new Written(size, HexFormat.of().formatHex(digest.digest()));
+        return new Written(size, Sha256.hex(digest));
     }
 
     @Override
@@ -110,11 +111,4 @@ public final class AtomicFile implements StoredFile {
         }
     }
 
-    public static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }
