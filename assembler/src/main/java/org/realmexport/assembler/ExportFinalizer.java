@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.archive.PackedFile;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.Database;
+import org.realmexport.common.ExportType;
+import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportStatus;
@@ -139,19 +141,37 @@ final class ExportFinalizer {
         steps.done("worker files");
 
         Map<String, Long> rows = new TreeMap<>(summary.rows);
+        ExportType type = ExportType.parse(status.type());
+        List<Long> consenting;
         SchemaCatalog catalog = database.catalog(); // before taking a connection: reading it takes one
         try (Connection connection = database.connection()) {
             Set<Long> scheduledIds = new HashSet<>();
+            // a scheduled message delivered after planning: its message is not exported (nor is one
+            // deleted since), so the link is cut, as links of attachments to such messages are
+            Set<Long> cutLinks = new HashSet<>();
+            java.util.function.LongPredicate deliveredExported = id -> {
+                if (exported.contains(id)) {
+                    return true;
+                }
+                cutLinks.add(id);
+                return false;
+            };
             RealmJsonRewriter.Result realm = RealmJsonRewriter.rewrite(out,
                     summary.files.get(ResultSummary.REALM_JSON),
                     table -> switch (table) {
-                        case "zerver_scheduledmessage" -> JsonCounting.Fields.of("id", scheduledIds::add);
+                        case "zerver_scheduledmessage" -> JsonCounting.Fields.of("id", scheduledIds::add)
+                                .nullUnless("delivered_message", deliveredExported);
                         case "zerver_userprofile", "zerver_userprofile_mirrordummy", "zerver_userprofile_crossrealm" ->
                                 JsonCounting.Fields.of("id", references.users());
                         case "zerver_recipient" -> JsonCounting.Fields.of("id", references.recipients());
                         default -> null;
                     },
                     g -> writeReactionsAndClients(g, connection, catalog, exported, summary, references));
+            if (!cutLinks.isEmpty()) {
+                LOG.info("export {}: {} scheduled messages were delivered as messages that are not in the export"
+                        + " (delivered or deleted after planning); written with delivered_message null",
+                        exportId, cutLinks.size());
+            }
             tables.put(stem(ResultSummary.REALM_JSON), realm.tables());
             rows.put("zerver_reaction", realm.tables().get("zerver_reaction"));
             rows.put("zerver_client", realm.tables().get("zerver_client"));
@@ -179,8 +199,11 @@ final class ExportFinalizer {
                         exportId, missing.summary(), RealmExportConfig.UPLOADS_ALLOW_MISSING, MissingFiles.STATS_KEY);
             }
             ExportPacker.writeStats(out, tables, records, missing, status.skippedTables());
+            consenting = type == ExportType.FULL_WITH_CONSENT
+                    ? RealmScope.resolve(connection, catalog, realmId, type, "").consentingUsers(connection) : null;
+            connection.rollback();
         }
-        ExportPacker.writeManifest(out);
+        ExportPacker.writeManifest(out, type, consenting);
         ExportPacker.warnAboutStrays(out);
         steps.done("manifest");
         hooks.beforeTarball(exportId);
