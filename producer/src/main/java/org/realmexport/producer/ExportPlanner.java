@@ -87,10 +87,23 @@ final class ExportPlanner {
     }
 
     /**
+     * Why an export of {@code type} of the realm would be unusable after import (no usable
+     * owner), as Zulip refuses it; empty when it is usable.
+     */
+    Optional<String> unusableReason(long realmId, ExportType type) throws SQLException {
+        SchemaCatalog catalog = database.catalog(); // before taking a connection: reading it takes one
+        try (Connection c = database.connection()) {
+            try {
+                return RealmScope.resolve(c, catalog, realmId, type, systemBotRealm).unusableReason(c);
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    /**
      * Plans an export of {@code realmId}. One REPEATABLE READ snapshot covers the watermark and
      * every page, so the shards are exactly the exportable ids at that moment.
-     *
-     * @throws IllegalArgumentException for an export type this build does not support
      */
     Plan plan(long realmId, ExportType type) throws SQLException {
         SchemaCatalog catalog = database.catalog();
