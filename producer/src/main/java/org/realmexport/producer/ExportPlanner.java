@@ -35,10 +35,17 @@ final class ExportPlanner {
 
     /**
      * The tables of Zulip's schema in the database that {@link ZulipTables} does not classify:
-     * a newer Zulip's, whose rows an export would lose without a word.
+     * a newer Zulip's, whose rows an export would lose without a word. Read from the catalog as
+     * it is now (not the process's cached one): Zulip may have been upgraded since start-up.
      */
     List<String> unknownTables() throws SQLException {
-        return ZulipTables.unknown(database.catalog().tableNames());
+        try (Connection c = database.connection()) {
+            try {
+                return ZulipTables.unknown(SchemaCatalog.read(c).tableNames());
+            } finally {
+                c.rollback();
+            }
+        }
     }
 
     /** A realm found by id or string_id. */
