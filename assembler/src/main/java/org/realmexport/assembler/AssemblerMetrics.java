@@ -3,6 +3,8 @@ package org.realmexport.assembler;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import org.realmexport.common.event.ExportState;
+import org.realmexport.common.metrics.ExportMeters;
 
 import java.time.Duration;
 
@@ -16,8 +18,11 @@ final class AssemblerMetrics {
     private final Counter finalized;
     private final Counter failed;
     private final Timer finalizeTime;
+    private final ExportMeters shared;
 
-    AssemblerMetrics(MeterRegistry registry) {
+    AssemblerMetrics(ExportMeters shared) {
+        this.shared = shared;
+        MeterRegistry registry = shared.registry();
         this.finalized = Counter.builder("realm.export.assembler.exports.finalized")
                 .description("Exports packed into a tarball and marked SUCCEEDED").register(registry);
         this.failed = Counter.builder("realm.export.assembler.exports.failed")
@@ -31,10 +36,12 @@ final class AssemblerMetrics {
     void exportFinalized(Duration took) {
         finalized.increment();
         finalizeTime.record(took);
+        shared.exportState(ExportState.SUCCEEDED);
     }
 
     void exportFailed() {
         failed.increment();
+        shared.exportState(ExportState.FAILED);
     }
 
     void finalizeTook(Duration took) {

@@ -1,11 +1,7 @@
 package org.realmexport.assembler;
 
-import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -19,6 +15,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.realmexport.common.config.RealmExportConfig;
+import org.realmexport.common.metrics.ServiceMetrics;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.storage.upload.UploadSource;
@@ -28,9 +25,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
@@ -67,10 +61,10 @@ public final class ExportAssembler implements AutoCloseable {
     private FinalizerService finalizers;
     private volatile KafkaStreams streams;
     private KafkaStreamsMetrics streamsMetrics;
-    private HttpServer metricsServer;
+    private ServiceMetrics serviceMetrics;
     private boolean started;
 
-    /** Meters go to Micrometer's global registry (and to /metrics when {@code metrics.port} is set). */
+    /** Meters go to /metrics on {@code metrics.port} when set, else to Micrometer's global registry ({@link ServiceMetrics}). */
     public ExportAssembler(Map<String, ?> config) {
         this(config, null, FinalizerHooks.NONE);
     }
@@ -82,7 +76,7 @@ public final class ExportAssembler implements AutoCloseable {
     ExportAssembler(Map<String, ?> config, MeterRegistry registry, FinalizerHooks hooks) {
         this.config = new ExportAssemblerConfig(config);
         this.topics = this.config.topics();
-        this.registry = registry != null ? registry : Metrics.globalRegistry;
+        this.registry = registry;
         this.hooks = hooks;
     }
 
@@ -103,8 +97,9 @@ public final class ExportAssembler implements AutoCloseable {
                     config.avatarSalt(), config.getBoolean(ExportAssemblerConfig.UPLOADS_ALLOW_MISSING),
                     config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
             producer = new KafkaProducer<>(producerProperties());
-            MeterRegistry meters = metricsRegistry();
-            AssemblerMetrics metrics = new AssemblerMetrics(meters);
+            serviceMetrics = ServiceMetrics.open(config, registry, SERVICE);
+            MeterRegistry meters = serviceMetrics.registry();
+            AssemblerMetrics metrics = new AssemblerMetrics(serviceMetrics.meters());
             finalizers = new FinalizerService(finalizer, partition -> streams().store(
                     StoreQueryParameters.fromNameAndType(ProgressProcessor.RESULTS_STORE,
                             QueryableStoreTypes.<String, byte[]>keyValueStore()).withPartition(partition)),
@@ -178,36 +173,12 @@ public final class ExportAssembler implements AutoCloseable {
         return props;
     }
 
-    /**
-     * The registry the meters go to: the one given (or the global one), or, with
-     * {@code metrics.port} >= 0, a Prometheus registry served on that port as /metrics.
-     */
-    private MeterRegistry metricsRegistry() {
-        int port = config.getInt(RealmExportConfig.METRICS_PORT);
-        if (port < 0) {
-            return registry;
-        }
-        PrometheusMeterRegistry prometheus = registry instanceof PrometheusMeterRegistry p ? p
-                : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        try {
-            metricsServer = HttpServer.create(new InetSocketAddress(port), 0);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot serve metrics on port " + port + ": " + e.getMessage(), e);
-        }
-        metricsServer.createContext("/metrics", exchange -> {
-            byte[] body = prometheus.scrape().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream os = exchange.getResponseBody()) {
-                os.write(body);
-            }
-        });
-        metricsServer.start();
-        LOG.info("assembler metrics on http://0.0.0.0:{}/metrics", metricsServer.getAddress().getPort());
-        return prometheus;
+    /** Stops the stream, then the finalizers (an interrupted finalizing resumes on the next start). */
+    /** The port this service serves /metrics on (metrics.port, 0 picks one), or -1. */
+    public int metricsPort() {
+        return serviceMetrics == null ? -1 : serviceMetrics.port();
     }
 
-    /** Stops the stream, then the finalizers (an interrupted finalizing resumes on the next start). */
     @Override
     public synchronized void close() {
         KafkaStreams ks = streams;
@@ -239,8 +210,8 @@ public final class ExportAssembler implements AutoCloseable {
         if (database != null) {
             database.close();
         }
-        if (metricsServer != null) {
-            metricsServer.stop(0);
+        if (serviceMetrics != null) {
+            serviceMetrics.close();
         }
     }
 }

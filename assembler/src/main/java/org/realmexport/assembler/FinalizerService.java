@@ -12,6 +12,8 @@ import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.realmexport.common.ExportId;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -117,6 +119,12 @@ final class FinalizerService implements AutoCloseable {
     }
 
     private void run(ExportStatus status, int partition) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, status.exportId())) {
+            finalize(status, partition);
+        }
+    }
+
+    private void finalize(ExportStatus status, int partition) {
         String exportId = status.exportId();
         long start = System.nanoTime();
         try {

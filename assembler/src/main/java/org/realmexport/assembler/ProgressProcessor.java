@@ -15,6 +15,8 @@ import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.realmexport.common.ExportId;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -100,6 +102,12 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
 
     @Override
     public void process(Record<String, AssemblerEvent> record) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, record.key())) {
+            processEvent(record);
+        }
+    }
+
+    private void processEvent(Record<String, AssemblerEvent> record) {
         AssemblerEvent event = record.value();
         String exportId = record.key();
         long now = context.currentSystemTimeMs();

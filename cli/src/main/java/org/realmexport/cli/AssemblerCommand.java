@@ -3,6 +3,7 @@ package org.realmexport.cli;
 import org.apache.kafka.streams.KafkaStreams;
 import org.realmexport.assembler.ExportAssembler;
 import org.realmexport.assembler.ExportAssemblerConfig;
+import io.micrometer.core.instrument.MeterRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -24,8 +25,8 @@ class AssemblerCommand extends ServiceCommand {
     }
 
     @Override
-    Running start(Map<String, Object> settings) {
-        ExportAssembler assembler = new ExportAssembler(settings);
+    Running start(Map<String, Object> settings, MeterRegistry registry) {
+        ExportAssembler assembler = new ExportAssembler(settings, registry);
         assembler.start();
         return new Running(assembler, () -> {
             KafkaStreams.State state = assembler.state();

@@ -1,6 +1,11 @@
 package org.realmexport.cli;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.realmexport.common.config.RealmExportConfig;
+import org.realmexport.common.metrics.MetricsEndpoint;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParentCommand;
@@ -33,6 +38,10 @@ abstract class ServiceCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions config;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics on http://0.0.0.0:PORT/metrics (0 picks a free port; default: none).")
+    Integer metricsPort;
+
     /** Adds the service's own options to the settings, under the service's config keys. */
     void putServiceOptions(Map<String, Object> settings) {
     }
@@ -45,13 +54,17 @@ abstract class ServiceCommand implements Callable<Integer> {
         }
     }
 
-    /** Constructs and starts the service. */
-    abstract Running start(Map<String, Object> settings) throws Exception;
+    /**
+     * Constructs and starts the service; its meters go to {@code registry} (served on
+     * --metrics-port), or, when null, where {@code metrics.port} of its settings says.
+     */
+    abstract Running start(Map<String, Object> settings, MeterRegistry registry) throws Exception;
 
     /** The service's settings: environment, config file, --set, options (see {@link Settings}). */
     Map<String, Object> settings() {
         Map<String, Object> settings = Settings.resolve(root.environment(), config, kafka, database, s3);
         putServiceOptions(settings);
+        Settings.putIfSet(settings, RealmExportConfig.METRICS_PORT, metricsPort);
         new RealmExportConfig(RealmExportConfig.baseConfigDef(), settings); // bad shared keys: exit 2 now
         return settings;
     }
@@ -61,8 +74,14 @@ abstract class ServiceCommand implements Callable<Integer> {
         Map<String, Object> settings = settings();
         String name = spec.name();
         StopSignal stop = root.newStopSignal();
-        try {
-            try (Running service = start(settings)) {
+        // one registry for every component of this process (the producer and its watcher), one endpoint
+        int port = new RealmExportConfig(RealmExportConfig.baseConfigDef(), settings).getInt(RealmExportConfig.METRICS_PORT);
+        PrometheusMeterRegistry registry = port >= 0 ? new PrometheusMeterRegistry(PrometheusConfig.DEFAULT) : null;
+        try (MetricsEndpoint endpoint = registry == null ? null : MetricsEndpoint.start(registry, port)) {
+            if (endpoint != null) {
+                spec.commandLine().getOut().printf("%s metrics on http://0.0.0.0:%d/metrics%n", name, endpoint.port());
+            }
+            try (Running service = start(settings, registry)) {
                 spec.commandLine().getOut().printf("%s running (Kafka %s, topics %s.*); stop it with Ctrl-C or SIGTERM%n",
                         name, settings.getOrDefault(RealmExportConfig.BOOTSTRAP_SERVERS, "localhost:9092"),
                         settings.getOrDefault(RealmExportConfig.TOPIC_PREFIX, "realm-export"));

@@ -2,6 +2,7 @@ package org.realmexport.cli;
 
 import org.realmexport.worker.ShardWorker;
 import org.realmexport.worker.ShardWorkerConfig;
+import io.micrometer.core.instrument.MeterRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,8 +30,8 @@ class ShardWorkerCommand extends ServiceCommand {
     }
 
     @Override
-    Running start(Map<String, Object> settings) {
-        ShardWorker worker = new ShardWorker(settings).start();
+    Running start(Map<String, Object> settings, MeterRegistry registry) {
+        ShardWorker worker = new ShardWorker(settings, registry).start();
         return new Running(worker, worker::isRunning);
     }
 }

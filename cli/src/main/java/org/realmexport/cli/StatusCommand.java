@@ -10,6 +10,7 @@ import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.topic.ConsumerLag;
 import org.realmexport.common.topic.Topics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

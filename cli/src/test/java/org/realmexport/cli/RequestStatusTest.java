@@ -104,7 +104,8 @@ class RequestStatusTest {
                 .contains(" RUNNING ").contains(" 2/3 ");
         assertThat(lines).filteredOn(l -> l.startsWith("bbbb ")).singleElement().asString()
                 .contains(" FAILED ").endsWith("error: unknown realm 'nope'");
-        assertThat(lines).contains("consumer lag: st-shard-workers 2 (config-tasks 0, shard-tasks 2), st-assembler -");
+        // a backlog and no worker to take it: the group is STOPPED
+        assertThat(lines).contains("consumer lag: st-shard-workers 2 (config-tasks 0, shard-tasks 2), 0 members, STOPPED, st-assembler -");
 
         CliRun one = CliRun.run(env, "status", "--topic-prefix", "st", "aaaa");
         assertThat(one.exitCode()).isZero();
@@ -160,12 +161,12 @@ class RequestStatusTest {
         }
         consumeAndCommit(topics.shardTasks(), topics.group("shard-workers"), 2);
         CliRun behind = CliRun.run(env, "status", "--topic-prefix", "lagtx");
-        assertThat(behind.out()).contains("consumer lag: lagtx-shard-workers 1 (config-tasks 0, shard-tasks 1)");
+        assertThat(behind.out()).contains("consumer lag: lagtx-shard-workers 1 (config-tasks 0, shard-tasks 1), 0 members, STOPPED");
 
         consumeAndCommit(topics.shardTasks(), topics.group("shard-workers"), 1);
         CliRun done = CliRun.run(env, "status", "--topic-prefix", "lagtx");
         // end offset 6 (3 records + 3 commit markers), committed 5: nothing is left to do
-        assertThat(done.out()).contains("consumer lag: lagtx-shard-workers 0 (config-tasks 0, shard-tasks 0)");
+        assertThat(done.out()).contains("consumer lag: lagtx-shard-workers 0 (config-tasks 0, shard-tasks 0), 0 members,");
     }
 
     // ------------------------------------------------------------------ helpers

@@ -12,7 +12,22 @@ import java.util.UUID;
  * the id before the producer has seen the request.
  */
 public final class ExportId {
+    /**
+     * The SLF4J MDC key of the export a log line is about; the logback pattern prints it, so an
+     * operator can follow one export through every service ({@code grep export=<id>}).
+     */
+    public static final String MDC_KEY = "export_id";
+
     private ExportId() {
+    }
+
+    /** {@code action}, run with the export's id in the MDC (for work that runs later, e.g. after a commit). */
+    public static Runnable inMdc(String exportId, Runnable action) {
+        return () -> {
+            try (org.slf4j.MDC.MDCCloseable ignored = org.slf4j.MDC.putCloseable(MDC_KEY, exportId)) {
+                action.run();
+            }
+        };
     }
 
     public static String newRequestId() {

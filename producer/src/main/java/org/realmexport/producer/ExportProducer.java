@@ -21,6 +21,9 @@ import org.realmexport.common.loop.ExactlyOnceLoop;
 import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.realmexport.common.metrics.ServiceMetrics;
 
 import java.net.URI;
 import java.time.Duration;
@@ -61,8 +64,16 @@ public final class ExportProducer implements AutoCloseable {
     private ExportPlanner planner;
     private PlannedExports planned;
     private volatile ExactlyOnceLoop<Request> loop;
+    private final MeterRegistry registry;
+    private ServiceMetrics metrics;
 
     public ExportProducer(Map<String, ?> config) {
+        this(config, null);
+    }
+
+    /** {@code registry}: where the meters go; null serves them on {@code metrics.port} (see {@link ServiceMetrics}). */
+    public ExportProducer(Map<String, ?> config, MeterRegistry registry) {
+        this.registry = registry;
         this.config = new ExportProducerConfig(config);
         this.topics = this.config.topics();
         this.skippedTables = Set.copyOf(this.config.getList(ExportProducerConfig.TABLES_SKIP));
@@ -81,6 +92,7 @@ public final class ExportProducer implements AutoCloseable {
             throw new IllegalStateException("interrupted while creating topics", e);
         }
         try {
+            metrics = ServiceMetrics.open(config, registry, SERVICE);
             database = Database.open(config, 2, SERVICE + "-" + config.producerId());
             planner = new ExportPlanner(database, config.getString(ExportProducerConfig.SYSTEM_BOT_REALM));
             planned = new PlannedExports(config.kafkaProperties(), topics.status());
@@ -140,6 +152,12 @@ public final class ExportProducer implements AutoCloseable {
 
         @Override
         public ExactlyOnceLoop.Output process(Request r) throws Exception {
+            try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, r.exportId())) {
+                return planRequest(r);
+            }
+        }
+
+        private ExactlyOnceLoop.Output planRequest(Request r) throws Exception {
             if (planned.contains(r.exportId())) {
                 LOG.info("export {} (request {}) is already planned: duplicate request ignored", r.exportId(),
                         r.request().requestId());
@@ -149,8 +167,9 @@ public final class ExportProducer implements AutoCloseable {
             List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
             ExportStatus status = plan(r.request(), r.type(), r.exportId(), out);
             out.add(new ProducerRecord<>(topics.status(), r.exportId(), Json.toBytes(status)));
-            return new ExactlyOnceLoop.Output(out, () -> {
+            return new ExactlyOnceLoop.Output(out, ExportId.inMdc(r.exportId(), () -> {
                 planned.add(r.exportId());
+                metrics.meters().exportState(status.state());
                 if (status.state() == ExportState.PLANNED) {
                     LOG.info("export {} planned: realm {} ('{}'), type {}, {} shards + 1 config task, {} messages,"
                             + " watermark {}, {} ms", r.exportId(), status.realmId(), r.request().realm(),
@@ -159,11 +178,17 @@ public final class ExportProducer implements AutoCloseable {
                 } else {
                     LOG.warn("export {} FAILED (request {}): {}", r.exportId(), r.request().requestId(), status.error());
                 }
-            });
+            }));
         }
 
         @Override
         public ExactlyOnceLoop.Output failed(Request r, Exception error, int attempts) {
+            try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, r.exportId())) {
+                return planningFailed(r, error, attempts);
+            }
+        }
+
+        private ExactlyOnceLoop.Output planningFailed(Request r, Exception error, int attempts) {
             ExportStatus status = status(r.request(), r.exportId(), null, r.type(), ExportState.FAILED, 0, 0, 0, null,
                     "planning failed" + (attempts > 1 ? " after " + attempts + " attempts" : "") + ": "
                             + error.getClass().getSimpleName() + ": " + Database.redact(String.valueOf(error.getMessage())));
@@ -171,7 +196,10 @@ public final class ExportProducer implements AutoCloseable {
                     + " post a new request.", r.exportId(), r.request().requestId(), r.request().realm(),
                     status.error(), error);
             return new ExactlyOnceLoop.Output(List.of(new ProducerRecord<>(topics.status(), r.exportId(),
-                    Json.toBytes(status))), () -> planned.add(r.exportId()));
+                    Json.toBytes(status))), () -> {
+                        planned.add(r.exportId());
+                        metrics.meters().exportState(ExportState.FAILED);
+                    });
         }
 
         @Override
@@ -245,12 +273,20 @@ public final class ExportProducer implements AutoCloseable {
                 System.currentTimeMillis());
     }
 
+    /** The port this service serves /metrics on (metrics.port, 0 picks one), or -1. */
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
+    }
+
     private void closeResources() {
         if (planned != null) {
             planned.close();
         }
         if (database != null) {
             database.close();
+        }
+        if (metrics != null) {
+            metrics.close();
         }
     }
 }

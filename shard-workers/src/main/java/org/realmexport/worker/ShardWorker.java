@@ -18,6 +18,10 @@ import org.realmexport.common.loop.ExactlyOnceLoop;
 import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.realmexport.common.ExportId;
+import org.realmexport.common.metrics.ServiceMetrics;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -72,10 +76,19 @@ public final class ShardWorker implements AutoCloseable {
         }
     };
 
+    private final MeterRegistry registry;
+    private ServiceMetrics metrics;
+
     public ShardWorker(Map<String, ?> config) {
+        this(config, null);
+    }
+
+    /** {@code registry}: where the meters go; null serves them on {@code metrics.port} (see {@link ServiceMetrics}). */
+    public ShardWorker(Map<String, ?> config, MeterRegistry registry) {
         this.config = new ShardWorkerConfig(config);
         this.topics = this.config.topics();
         this.workerId = this.config.workerId();
+        this.registry = registry;
     }
 
     /**
@@ -93,7 +106,13 @@ public final class ShardWorker implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         }
-        database = Database.open(config, config.getInt(ShardWorkerConfig.DB_POOL_SIZE), SERVICE + "-" + workerId);
+        metrics = ServiceMetrics.open(config, registry, "shard-workers");
+        try {
+            database = Database.open(config, config.getInt(ShardWorkerConfig.DB_POOL_SIZE), SERVICE + "-" + workerId);
+        } catch (RuntimeException e) {
+            metrics.close();
+            throw e;
+        }
         try {
             catalog = database.catalog();
             String migrationStatus = config.getString(ShardWorkerConfig.MIGRATION_STATUS_FILE);
@@ -111,6 +130,7 @@ public final class ShardWorker implements AutoCloseable {
             loop = ExactlyOnceLoop.start(settings, config.kafkaProperties(), new Tasks());
         } catch (Exception e) {
             database.close();
+            metrics.close();
             if (stores != null) {
                 stores.close();
             }
@@ -151,6 +171,9 @@ public final class ShardWorker implements AutoCloseable {
         if (stores != null) {
             stores.close();
         }
+        if (metrics != null) {
+            metrics.close();
+        }
         LOG.info("shard worker {} stopped after {} tasks", workerId, tasksDone.get());
     }
 
@@ -168,6 +191,11 @@ public final class ShardWorker implements AutoCloseable {
         public SimulatedCrash() {
             super("simulated crash", null, false, false);
         }
+    }
+
+    /** The port this service serves /metrics on (metrics.port, 0 picks one), or -1. */
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
     }
 
     private boolean stopping() {
@@ -189,11 +217,20 @@ public final class ShardWorker implements AutoCloseable {
 
         @Override
         public ExactlyOnceLoop.Output process(ExportTask task) throws Exception {
+            try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, task.exportId())) {
+                return run(task);
+            }
+        }
+
+        private ExactlyOnceLoop.Output run(ExportTask task) throws Exception {
             long started = System.nanoTime();
             TaskResult result = execute(task);
             long executed = System.nanoTime();
             return output(result, () -> {
                 tasksDone.incrementAndGet();
+                metrics.meters().taskDone(task.kind().name(), true, Duration.ofNanos(System.nanoTime() - started),
+                        result.rows().values().stream().mapToLong(Long::longValue).sum(),
+                        result.files().values().stream().mapToLong(TaskResult.FileInfo::size).sum());
                 LOG.info("export {} {}: wrote {} rows into {} bytes in {} ms (+{} ms to commit)", task.exportId(),
                         task.taskId(), result.rows(), result.files().values().stream()
                                 .mapToLong(TaskResult.FileInfo::size).sum(),
@@ -203,6 +240,12 @@ public final class ShardWorker implements AutoCloseable {
 
         @Override
         public ExactlyOnceLoop.Output failed(ExportTask task, Exception error, int attempts) {
+            try (MDC.MDCCloseable ignored = MDC.putCloseable(ExportId.MDC_KEY, task.exportId())) {
+                return taskFailed(task, error, attempts);
+            }
+        }
+
+        private ExactlyOnceLoop.Output taskFailed(ExportTask task, Exception error, int attempts) {
             TaskResult result;
             if (error instanceof TaskAnomaly) {
                 result = failedResult(task, error.getMessage());
@@ -215,7 +258,10 @@ public final class ShardWorker implements AutoCloseable {
                         + " and the export directory {}, then request the export again.", task.exportId(),
                         task.taskId(), result.error(), task.output(), error);
             }
-            return output(result, tasksDone::incrementAndGet);
+            return output(result, () -> {
+                tasksDone.incrementAndGet();
+                metrics.meters().taskDone(task.kind().name(), false, Duration.ZERO, 0, 0);
+            });
         }
 
         @Override
@@ -230,7 +276,7 @@ public final class ShardWorker implements AutoCloseable {
 
         private ExactlyOnceLoop.Output output(TaskResult result, Runnable afterCommit) {
             return new ExactlyOnceLoop.Output(List.of(new ProducerRecord<>(topics.shardResults(), result.exportId(),
-                    Json.toBytes(result))), afterCommit);
+                    Json.toBytes(result))), ExportId.inMdc(result.exportId(), afterCommit));
         }
     }
 

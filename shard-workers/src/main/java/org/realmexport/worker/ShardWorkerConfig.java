@@ -35,8 +35,11 @@ public final class ShardWorkerConfig extends RealmExportConfig {
                     "string_id of the realm of the cross-realm system bots (Zulip's SYSTEM_BOT_REALM).")
             .define(POLL_TIMEOUT_MS, Type.LONG, 500L, ConfigDef.Range.atLeast(10), Importance.LOW,
                     "How long one poll waits for tasks.")
-            .define(MAX_POLL_RECORDS, Type.INT, 1, ConfigDef.Range.between(1, 100), Importance.LOW,
-                    "Tasks fetched per poll: a task is seconds of work, so 1 keeps the others for idle workers.")
+            .define(MAX_POLL_RECORDS, Type.INT, 10, ConfigDef.Range.between(1, 100), Importance.LOW,
+                    "Tasks taken per poll and committed in one Kafka transaction (group commit): a message"
+                            + " shard is tens of ms of work, and a transaction per task cost about as much again."
+                            + " Tasks reach workers by partition, so a batch takes none from an idle worker; a"
+                            + " crash redoes at most one batch.")
             .define(MAX_POLL_INTERVAL_MS, Type.INT, 600_000, ConfigDef.Range.atLeast(1000), Importance.LOW,
                     "Longest one task may take before the group gives its partitions to another worker.")
             .define(DB_POOL_SIZE, Type.INT, 2, ConfigDef.Range.atLeast(1), Importance.LOW,

@@ -707,6 +707,48 @@ final class ExportCheck {
         if (!values.containsKey("zulip_version") || !values.get("zulip_version").isTextual()) {
             problems.add(MIGRATION_STATUS, "lacks the string 'zulip_version'");
         }
+        if (realmRead && values.containsKey("migrations_by_app")) {
+            checkRealmKeysOfItsVersion(values.get("migrations_by_app").path("zerver"));
+        }
+    }
+
+    /**
+     * realm.json keys Zulip's importer reads when present, and the zerver migration that created
+     * each table (0569 stands for the squash 0001_squashed_0569: every table older than it): an
+     * export whose database had the table (its migration_status.json lists that migration or a
+     * later one) but lacks the key lost the table's rows.
+     */
+    static final Map<String, Integer> REALM_KEYS_SINCE_MIGRATION = Map.ofEntries(
+            Map.entry("zerver_usergroup", 569), Map.entry("zerver_namedusergroup", 569),
+            Map.entry("zerver_usergroupmembership", 569), Map.entry("zerver_groupgroupmembership", 569),
+            Map.entry("zerver_realmauditlog", 569), Map.entry("zerver_alertword", 569),
+            Map.entry("zerver_onboardingstep", 569), Map.entry("zerver_usertopic", 569),
+            Map.entry("zerver_muteduser", 569), Map.entry("zerver_service", 569),
+            Map.entry("zerver_botstoragedata", 569), Map.entry("zerver_botconfigdata", 569),
+            Map.entry("zerver_realmuserdefault", 569), Map.entry("zerver_scheduledmessage", 569),
+            Map.entry("zerver_userstatus", 569), Map.entry("zerver_presencesequence", 569),
+            Map.entry("zerver_onboardingusermessage", 569), Map.entry("zerver_savedsnippet", 587),
+            Map.entry("zerver_channelfolder", 706), Map.entry("zerver_navigationview", 709));
+
+    private static final Pattern ZERVER_MIGRATION = Pattern.compile("^\\[.] (\\d{4})_(squashed_(\\d{4}))?.*");
+
+    private void checkRealmKeysOfItsVersion(JsonNode zerverLines) {
+        int newest = 0;
+        for (JsonNode line : zerverLines) {
+            Matcher m = ZERVER_MIGRATION.matcher(line.asText());
+            if (m.matches()) {
+                newest = Math.max(newest, Integer.parseInt(m.group(3) != null ? m.group(3) : m.group(1)));
+            }
+        }
+        Set<String> keys = new TreeSet<>(tableCounts.getOrDefault("realm", Map.of()).keySet());
+        keys.addAll(otherKeys.getOrDefault("realm", Set.of()));
+        for (Map.Entry<String, Integer> key : new TreeMap<>(REALM_KEYS_SINCE_MIGRATION).entrySet()) {
+            if (newest >= key.getValue() && !keys.contains(key.getKey())) {
+                problems.add(REALM, "lacks the key '" + key.getKey() + "', which Zulip's importer reads: the database"
+                        + " had the table (zerver migration " + String.format("%04d", key.getValue())
+                        + " or later is applied), so its rows are missing");
+            }
+        }
     }
 
     private void checkStats() {

@@ -104,6 +104,25 @@ class ExportVerifierTest {
     }
 
     @Test
+    void aKeyTheImporterReadsOfATableTheDatabaseHadIsReportedMissing() throws IOException {
+        ObjectNode apps = (ObjectNode) fixture.migrationStatus.get("migrations_by_app");
+        apps.set("zerver", ExportFixture.JSON.createArrayNode().add("[X] 0001_squashed_0569 (545 squashed migrations)")
+                .add("[X] 0587_savedsnippet").add("[X] 0709_navigationview"));
+        ExportCheck.REALM_KEYS_SINCE_MIGRATION.forEach((key, since) -> {
+            if (since == 569) { // the tables older than zerver's squash
+                fixture.realm.set(key, ExportFixture.list());
+            }
+        });
+        fixture.realm.set("zerver_savedsnippet", ExportFixture.list());
+
+        assertThat(problemsOf(fixture.write(tmp))).containsExactlyInAnyOrder(
+                "realm.json: lacks the key 'zerver_channelfolder', which Zulip's importer reads: the database had the"
+                        + " table (zerver migration 0706 or later is applied), so its rows are missing",
+                "realm.json: lacks the key 'zerver_navigationview', which Zulip's importer reads: the database had the"
+                        + " table (zerver migration 0709 or later is applied), so its rows are missing");
+    }
+
+    @Test
     void aRealmJsonKeyThatNoZulipVersionHasIsReported() throws IOException {
         fixture.realm.set("zerver_frobnicator", ExportFixture.list(ExportFixture.row(1)));
         fixture.realm.set("zerver_mutedtopic", ExportFixture.list()); // an older Zulip's name: fine

@@ -1,6 +1,8 @@
-package org.realmexport.cli;
+package org.realmexport.common.topic;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -10,9 +12,10 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.realmexport.common.topic.Topics;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,14 +37,31 @@ import java.util.concurrent.TimeoutException;
  * with a read_committed reader (which also skips aborted records); past {@link #EXACT_LIMIT}
  * records the offset difference stands as an estimate.
  */
-record ConsumerLag(String group, Map<String, Long> perTopic) {
+public record ConsumerLag(String group, Map<String, Long> perTopic, List<Member> members) {
     static final int EXACT_LIMIT = 20_000;
+    /** The group of the shard workers and of the assembler (Streams application id), by service name. */
+    public static final String SHARD_WORKERS = "shard-workers";
+    public static final String ASSEMBLER = "assembler";
+    public static final String PRODUCER = "producer";
 
-    long total() {
+    /** One member of the group, as {@code kafka-consumer-groups --describe --members --verbose} shows it. */
+    public record Member(String clientId, String host, int partitions) {
+        @Override
+        public String toString() {
+            return clientId + "@" + host + " (" + partitions + " partitions)";
+        }
+    }
+
+    public long total() {
         return perTopic.values().stream().mapToLong(Long::longValue).sum();
     }
 
-    String describe(Topics topics) {
+    /** The group has a backlog and nobody to work it off: Burrow's STOPPED. */
+    public boolean stopped() {
+        return total() > 0 && members.isEmpty();
+    }
+
+    public String describe(Topics topics) {
         if (perTopic.isEmpty()) {
             return group + " -";
         }
@@ -53,17 +73,35 @@ record ConsumerLag(String group, Map<String, Long> perTopic) {
             text.append(sep).append(topic).append(' ').append(e.getValue());
             sep = ", ";
         }
-        return text.append(')').toString();
+        text.append("), ").append(members.size()).append(members.size() == 1 ? " member" : " members");
+        if (stopped()) {
+            text.append(", STOPPED");
+        }
+        return text.toString();
     }
 
     /** The lag of the shard-worker and assembler groups. */
-    static List<ConsumerLag> of(Admin admin, Properties readerProperties, Topics topics) throws InterruptedException {
+    public static List<ConsumerLag> of(Admin admin, Properties readerProperties, Topics topics) throws InterruptedException {
         return List.of(
-                of(admin, readerProperties, topics.group("shard-workers"), List.of(topics.configTasks(), topics.shardTasks())),
-                of(admin, readerProperties, topics.group("assembler"), List.of()));
+                of(admin, readerProperties, topics.group(SHARD_WORKERS), inputTopics(topics, SHARD_WORKERS)),
+                of(admin, readerProperties, topics.group(ASSEMBLER), inputTopics(topics, ASSEMBLER)));
     }
 
-    static ConsumerLag of(Admin admin, Properties readerProperties, String group, List<String> inputTopics)
+    /** The topics a service's group consumes, whose lag is its backlog. */
+    public static List<String> inputTopics(Topics topics, String service) {
+        return switch (service) {
+            case SHARD_WORKERS -> List.of(topics.configTasks(), topics.shardTasks());
+            case ASSEMBLER -> List.of(topics.shardResults());
+            case PRODUCER -> List.of(topics.requests());
+            default -> List.of();
+        };
+    }
+
+    /**
+     * The group's lag on {@code inputTopics} (and on any other topic it has committed offsets
+     * of), and its members; an empty lag when the cluster did not answer in time.
+     */
+    public static ConsumerLag of(Admin admin, Properties readerProperties, String group, List<String> inputTopics)
             throws InterruptedException {
         try {
             Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>(admin.listConsumerGroupOffsets(group)
@@ -102,14 +140,26 @@ record ConsumerLag(String group, Map<String, Long> perTopic) {
                 }
             });
             countRecords(readerProperties, behind).forEach((tp, n) -> perTopic.merge(tp.topic(), n, Long::sum));
-            return new ConsumerLag(group, perTopic);
+            return new ConsumerLag(group, perTopic, members(admin, group));
         } catch (ExecutionException | TimeoutException e) {
-            return new ConsumerLag(group, Map.of());
+            return new ConsumerLag(group, Map.of(), List.of());
         }
     }
 
+    private static List<Member> members(Admin admin, String group)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        ConsumerGroupDescription description = admin.describeConsumerGroups(List.of(group)).describedGroups()
+                .get(group).get(15, TimeUnit.SECONDS);
+        List<Member> members = new ArrayList<>();
+        for (MemberDescription m : description.members()) {
+            members.add(new Member(m.clientId(), m.host(), m.assignment().topicPartitions().size()));
+        }
+        members.sort(Comparator.comparing(Member::clientId));
+        return members;
+    }
+
     /** Records (not offsets) in each {from, end} range; the offset difference where counting stops early. */
-    static Map<TopicPartition, Long> countRecords(Properties readerProperties, Map<TopicPartition, long[]> ranges) {
+    public static Map<TopicPartition, Long> countRecords(Properties readerProperties, Map<TopicPartition, long[]> ranges) {
         Map<TopicPartition, Long> counts = new HashMap<>();
         if (ranges.isEmpty()) {
             return counts;
