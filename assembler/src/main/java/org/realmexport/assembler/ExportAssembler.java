@@ -15,6 +15,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.realmexport.common.config.RealmExportConfig;
+import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.metrics.ServiceMetrics;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.storage.ExportStores;
@@ -103,7 +104,7 @@ public final class ExportAssembler implements AutoCloseable {
             finalizers = new FinalizerService(finalizer, partition -> streams().store(
                     StoreQueryParameters.fromNameAndType(ProgressProcessor.RESULTS_STORE,
                             QueryableStoreTypes.<String, byte[]>keyValueStore()).withPartition(partition)),
-                    producer, topics.status(), metrics, finalizerThreads);
+                    producer, topics.status(), metrics, finalizerThreads, RetryPolicy.of(config));
             KafkaStreams ks = new KafkaStreams(AssemblerTopology.build(topics, finalizers, metrics,
                     config.getLong(ExportAssemblerConfig.PROGRESS_INTERVAL_MS),
                     config.getLong(ExportAssemblerConfig.RESULTS_RETENTION_MS)), streamsProperties());

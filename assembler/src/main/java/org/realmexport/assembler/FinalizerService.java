@@ -7,6 +7,7 @@ import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.realmexport.common.Json;
+import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
@@ -65,13 +66,15 @@ final class FinalizerService implements AutoCloseable {
     private final Producer<String, byte[]> producer;
     private final String statusTopic;
     private final AssemblerMetrics metrics;
+    private final RetryPolicy retry;
     private final ExecutorService executor;
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     FinalizerService(ExportFinalizer finalizer, ResultStores stores, Producer<String, byte[]> producer,
-                     String statusTopic, AssemblerMetrics metrics, int threads) {
+                     String statusTopic, AssemblerMetrics metrics, int threads, RetryPolicy retry) {
         this.finalizer = finalizer;
+        this.retry = retry;
         this.stores = stores;
         this.producer = producer;
         this.statusTopic = statusTopic;
@@ -128,7 +131,7 @@ final class FinalizerService implements AutoCloseable {
         String exportId = status.exportId();
         long start = System.nanoTime();
         try {
-            ExportFinalizer.Finalized done = finalizeWhenStoreReady(status, partition);
+            ExportFinalizer.Finalized done = finalizeRetrying(status, partition);
             try {
                 post(withRows(status.succeeded(done.tarball(), done.sha256(), done.size()), done.rows()));
             } catch (ExecutionException | TimeoutException e) {
@@ -181,6 +184,32 @@ final class FinalizerService implements AutoCloseable {
     private void post(ExportStatus status) throws InterruptedException, ExecutionException, TimeoutException {
         producer.send(new ProducerRecord<>(statusTopic, status.exportId(), Json.toBytes(status)))
                 .get(POST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Finalizes, again after a backoff while its database error is transient (the server restarting,
+     * the connection lost): finalizing is idempotent. Past the policy's attempts the last error
+     * fails the export.
+     */
+    private ExportFinalizer.Finalized finalizeRetrying(ExportStatus status, int partition) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return finalizeWhenStoreReady(status, partition);
+            } catch (ExportAnomaly | InterruptedException | InvalidStateStoreException e) {
+                throw e;
+            } catch (Exception e) {
+                if (closed || !retry.retries(e, attempt)) {
+                    if (attempt > 1) {
+                        throw new IOException("after " + attempt + " attempts: " + e, e);
+                    }
+                    throw e;
+                }
+                long delay = retry.delayMs(attempt);
+                LOG.warn("export {}: finalizing hit a transient database fault (attempt {} of {}): {}; finalizing"
+                        + " again in {} ms", status.exportId(), attempt, retry.attempts(), e.toString(), delay);
+                Thread.sleep(delay);
+            }
+        }
     }
 
     /**

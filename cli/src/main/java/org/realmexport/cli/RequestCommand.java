@@ -57,9 +57,10 @@ class RequestCommand implements Callable<Integer> {
             description = "Export type: public, full-with-consent or full.")
     String type;
 
-    @Option(names = "--output", paramLabel = "DIR", defaultValue = "export-out",
-            description = {"Where the workers and the assembler write the export (a path they can all reach;",
-                    "relative paths are made absolute here; default ${DEFAULT-VALUE})."})
+    @Option(names = "--output", paramLabel = "DIR|s3://BUCKET/PREFIX", defaultValue = "export-out",
+            description = {"Where the workers and the assembler write the export: a directory they can all reach",
+                    "(relative paths are made absolute here; default ${DEFAULT-VALUE}), or an S3 bucket and prefix",
+                    "(the services' s3.* settings say how to reach it)."})
     String output;
 
     @Option(names = "--request-id", paramLabel = "ID",

@@ -394,6 +394,72 @@ class ExportPipelineTest {
     }
 
     @Test
+    void postgresRestartedInTheMiddleOfAnExportLeavesItSucceededAndIdentical() throws Exception {
+        Map<String, JsonNode> expected = baseline();
+        AtomicReference<Deployment> deployment = new AtomicReference<>();
+        AtomicReference<Thread> restarter = new AtomicReference<>();
+        try (Deployment d = Deployment.hookingEveryWorker(task -> {
+            // the first task to commit stops PostgreSQL under the others (fast shutdown: their
+            // sessions are cut); it starts again once a worker has redone a task for that
+            if (restarter.get() == null && restarter.compareAndSet(null, new Thread(() -> {
+                awaitTrue(() -> deployment.get().workers.stream().mapToLong(ShardWorker::tasksRedone).sum() > 0,
+                        "a worker redoes a task the outage interrupted");
+                stack.startPostgres();
+            }, "postgres-restarter"))) {
+                stack.stopPostgres();
+                restarter.get().start();
+            }
+        })) {
+            deployment.set(d);
+            ExportStatus end = d.export(primaryRealm());
+            restarter.get().join();
+            assertThat(end.tasksPlanned()).as("tasks left for the outage").isGreaterThanOrEqualTo(3);
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            assertThat(manifest(d.exportDir(end))).isEqualTo(expected);
+        } finally {
+            stack.startPostgres(); // whatever happened, the next test has its database
+        }
+    }
+
+    @Test
+    void aKafkaBrokerRestartedInTheMiddleOfAnExportLeavesItToFinishIdentical() throws Exception {
+        Map<String, JsonNode> expected = baseline();
+        AtomicReference<String> restartedIn = new AtomicReference<>();
+        try (Deployment d = Deployment.hookingEveryWorker(task -> {
+            // the first task's result is sent, its transaction still open: the broker goes away
+            // under it, the other worker, the producer and the assembler, and comes back
+            if (restartedIn.compareAndSet(null, task.taskId())) {
+                stack.stopKafka();
+                stack.startKafka();
+            }
+        })) {
+            ExportStatus end = d.export(primaryRealm());
+            assertThat(restartedIn.get()).as("the broker was restarted").isNotNull();
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            assertThat(end.tasksDone()).isEqualTo(end.tasksPlanned());
+            assertThat(manifest(d.exportDir(end))).isEqualTo(expected);
+        } finally {
+            stack.startKafka();
+        }
+    }
+
+    /** Waits (up to the test's patience) until the condition holds. */
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not seen within " + WAIT + ": " + what);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while waiting until " + what, e);
+            }
+        }
+    }
+
+    @Test
     void theSameRequestTwiceIsOneExport() throws Exception {
         try (Deployment d = new Deployment()) {
             String requestId = ExportId.newRequestId();
@@ -615,25 +681,32 @@ class ExportPipelineTest {
 
         /** {@code firstWorker} adjusts the first of the two workers before it starts. */
         Deployment(java.util.function.Consumer<ShardWorker> firstWorker) throws Exception {
-            this(firstWorker, true, Map.of());
+            this(firstWorker, true, false, Map.of());
+        }
+
+        /** Every worker runs {@code hook} before each commit of a task ({@link ShardWorker#beforeCommit}). */
+        static Deployment hookingEveryWorker(java.util.function.Consumer<ExportTask> hook) throws Exception {
+            return new Deployment(w -> w.beforeCommit(hook), true, true, Map.of());
         }
 
         /** Without workers until {@link #startWorkers()}: the export waits, PLANNED. */
         static Deployment withWorkersHeldBack() throws Exception {
-            return new Deployment(w -> { }, false, Map.of());
+            return new Deployment(w -> { }, false, false, Map.of());
         }
 
         /** With more settings for every service. */
         static Deployment withSettings(Map<String, Object> settings) throws Exception {
-            return new Deployment(w -> { }, true, settings);
+            return new Deployment(w -> { }, true, false, settings);
         }
 
         private final Map<String, Object> cfg = new HashMap<>();
         private final java.util.function.Consumer<ShardWorker> firstWorker;
+        private final boolean everyWorker;
 
         private Deployment(java.util.function.Consumer<ShardWorker> firstWorker, boolean startWorkers,
-                           Map<String, Object> settings) throws Exception {
+                           boolean everyWorker, Map<String, Object> settings) throws Exception {
             this.firstWorker = firstWorker;
+            this.everyWorker = everyWorker;
             String prefix = "it" + (++deployments);
             topics = new Topics(prefix);
             output = Files.createDirectories(work.resolve(prefix));
@@ -664,7 +737,7 @@ class ExportPipelineTest {
                 Map<String, Object> workerCfg = new HashMap<>(cfg);
                 workerCfg.put("worker.id", topics.prefix() + "-w" + i);
                 ShardWorker worker = new ShardWorker(workerCfg);
-                if (i == 1) {
+                if (i == 1 || everyWorker) {
                     firstWorker.accept(worker);
                 }
                 workers.add(worker.start());

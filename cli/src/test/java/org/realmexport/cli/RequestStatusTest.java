@@ -77,6 +77,22 @@ class RequestStatusTest {
     }
 
     @Test
+    void requestTakesAnS3LocationAndRefusesOtherSchemes() throws Exception {
+        CliRun run = CliRun.run(env, "request", "--topic-prefix", "req3", "--realm", "acme", "--type", "full",
+                "--output", "s3://exports/zulip/", "--request-id", "req-s3");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.err()).contains("into s3://exports/zulip ");
+        ExportRequest request = Json.fromBytes(readAll(new Topics("req3").requests(), 1).get(0).value(),
+                ExportRequest.class);
+        assertThat(request.output()).isEqualTo(java.net.URI.create("s3://exports/zulip"));
+
+        CliRun ftp = CliRun.run(env, "request", "--topic-prefix", "req3", "--realm", "acme", "--type", "full",
+                "--output", "ftp://host/dir");
+        assertThat(ftp.exitCode()).isEqualTo(2);
+        assertThat(ftp.err()).contains("--output").contains("s3://bucket/prefix");
+    }
+
+    @Test
     void statusWithoutAStatusTopicSaysSo() {
         CliRun run = CliRun.run(env, "status", "--topic-prefix", "nothing-yet");
 

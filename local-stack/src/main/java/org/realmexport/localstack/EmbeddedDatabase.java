@@ -30,10 +30,15 @@ final class EmbeddedDatabase implements AutoCloseable {
     static final String SCHEMA = "zulip";
     static final String SUPERUSER = "postgres";
 
-    private final EmbeddedPostgres postgres;
+    private final Path dataDir;
+    private final int port;
+    /** The running server; null while {@link #stop() stopped}. */
+    private EmbeddedPostgres postgres;
 
-    private EmbeddedDatabase(EmbeddedPostgres postgres) {
+    private EmbeddedDatabase(EmbeddedPostgres postgres, Path dataDir) {
         this.postgres = postgres;
+        this.dataDir = dataDir;
+        this.port = postgres.getPort();
     }
 
     /** Starts a server on a free port with its data in {@code dataDir}, Zulip's role, database and schema in place. */
@@ -42,7 +47,7 @@ final class EmbeddedDatabase implements AutoCloseable {
         if (template != null) {
             try {
                 PostgresTemplate.copy(template, dataDir);
-                return new EmbeddedDatabase(configured(dataDir, false).start());
+                return new EmbeddedDatabase(configured(dataDir).start(), dataDir);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("PostgreSQL template {} is unusable ({}); discarding it and running initdb instead",
                         template, e.toString());
@@ -50,30 +55,31 @@ final class EmbeddedDatabase implements AutoCloseable {
                 Directories.deleteTree(dataDir);
             }
         }
-        EmbeddedPostgres postgres = configured(dataDir, true).start();
+        EmbeddedPostgres postgres = configured(dataDir).start();
         try {
             createZulipDatabase(postgres.getPort());
         } catch (SQLException | RuntimeException e) {
             postgres.close();
             throw e;
         }
-        return new EmbeddedDatabase(postgres);
+        return new EmbeddedDatabase(postgres, dataDir);
     }
 
     /**
      * zonky's builder with the server settings of every stack. Settings go on the postmaster's
      * command line, so a data directory copied from the template gets them too.
      *
-     * @param initdb true: run initdb into {@code dataDir} (and delete it on close); false: start
-     *               on the cluster already there
+     * <p>zonky runs initdb when {@code dataDir} holds no cluster, else starts the one there. It
+     * never deletes the directory on close ("clean" off), so that a stopped server can start
+     * again on the same data; the stack deletes it with its temporary directory.
      */
-    static EmbeddedPostgres.Builder configured(Path dataDir, boolean initdb) {
+    static EmbeddedPostgres.Builder configured(Path dataDir) {
         return EmbeddedPostgres.builder()
                 // zonky would probe a free port itself; ours are never handed out twice in this
                 // JVM, so stacks started side by side cannot race for one
                 .setPort(LoopbackPorts.free())
                 .setDataDirectory(dataDir)
-                .setCleanDataDirectory(initdb)
+                .setCleanDataDirectory(false)
                 // EmbeddedStack owns the one shutdown hook; zonky's would keep every instance reachable.
                 .setRegisterShutdownHook(false)
                 .setPGStartupWait(Duration.ofSeconds(60))
@@ -106,7 +112,26 @@ final class EmbeddedDatabase implements AutoCloseable {
     }
 
     int port() {
-        return postgres.getPort();
+        return port;
+    }
+
+    /**
+     * Stops the server (fast mode: sessions are cut off, as in a server restart), keeping its data
+     * directory and port for {@link #start()}.
+     */
+    synchronized void stop() throws IOException {
+        if (postgres != null) {
+            EmbeddedPostgres running = postgres;
+            postgres = null;
+            running.close();
+        }
+    }
+
+    /** Starts the server again on the same port and data directory, after {@link #stop()}. */
+    synchronized void start() throws IOException {
+        if (postgres == null) {
+            postgres = configured(dataDir).setPort(port).start();
+        }
     }
 
     /** Zulip's own connection: role zulip, schema zulip. */
@@ -127,6 +152,6 @@ final class EmbeddedDatabase implements AutoCloseable {
     /** Stops the server (fast mode); the data directory goes with the stack's temporary directory. */
     @Override
     public void close() throws IOException {
-        postgres.close();
+        stop();
     }
 }

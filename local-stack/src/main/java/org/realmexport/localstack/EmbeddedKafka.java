@@ -67,12 +67,15 @@ final class EmbeddedKafka implements AutoCloseable {
         return config;
     }
 
-    private final KafkaRaftServer server;
+    private final Properties props;
     private final String bootstrap;
-    private volatile boolean closed;
+    /** The running node; null while {@link #stop() stopped}. */
+    private KafkaRaftServer server;
+    private boolean closed;
 
-    private EmbeddedKafka(KafkaRaftServer server, String bootstrap) {
+    private EmbeddedKafka(KafkaRaftServer server, Properties props, String bootstrap) {
         this.server = server;
+        this.props = props;
         this.bootstrap = bootstrap;
     }
 
@@ -95,7 +98,7 @@ final class EmbeddedKafka implements AutoCloseable {
             KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
             try {
                 server.startup();
-                return new EmbeddedKafka(server, "127.0.0.1:" + brokerPort);
+                return new EmbeddedKafka(server, props, "127.0.0.1:" + brokerPort);
             } catch (Exception e) {
                 stopQuietly(server);
                 if (attempt >= START_ATTEMPTS || !causedByBind(e)) {
@@ -111,14 +114,40 @@ final class EmbeddedKafka implements AutoCloseable {
         return bootstrap;
     }
 
-    @Override
-    public void close() {
-        if (closed) {
-            return;
+    /**
+     * Stops the node (a controlled shutdown, as in a rolling restart), keeping its ports and log
+     * directory for {@link #start()}. Clients keep retrying meanwhile.
+     */
+    synchronized void stop() {
+        if (server != null) {
+            KafkaRaftServer running = server;
+            server = null;
+            running.shutdown();
+            running.awaitShutdown();
         }
+    }
+
+    /** Starts the node again on the same ports and log directory (no format), after {@link #stop()}. */
+    synchronized void start() {
+        if (closed) {
+            throw new IllegalStateException("Kafka is closed");
+        }
+        if (server == null) {
+            KafkaRaftServer restarted = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
+            try {
+                restarted.startup();
+            } catch (RuntimeException e) {
+                stopQuietly(restarted);
+                throw e;
+            }
+            server = restarted;
+        }
+    }
+
+    @Override
+    public synchronized void close() {
         closed = true;
-        server.shutdown();
-        server.awaitShutdown();
+        stop();
     }
 
     private static Properties config(int nodeId, Path dir, int brokerPort, int controllerPort,

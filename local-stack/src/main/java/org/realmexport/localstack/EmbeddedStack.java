@@ -247,6 +247,44 @@ public final class EmbeddedStack implements AutoCloseable {
         return require(kafka, "Kafka", "kafka").bootstrapServers();
     }
 
+    /**
+     * Stops PostgreSQL as a server restart would (open sessions are cut off), keeping its port and
+     * data directory; {@link #startPostgres()} brings it back. For tests of transient faults.
+     */
+    public void stopPostgres() {
+        try {
+            require(database, "PostgreSQL", "postgres").stop();
+        } catch (IOException e) {
+            throw new UncheckedIOException("PostgreSQL did not stop", e);
+        }
+        LOG.info("Embedded PostgreSQL stopped (port {} kept)", database.port());
+    }
+
+    /** Starts PostgreSQL again on the same port and data directory, after {@link #stopPostgres()}. */
+    public void startPostgres() {
+        try {
+            require(database, "PostgreSQL", "postgres").start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("PostgreSQL did not start again", e);
+        }
+        LOG.info("Embedded PostgreSQL started again on port {}", database.port());
+    }
+
+    /**
+     * Stops the Kafka broker, keeping its ports and log directory; {@link #startKafka()} brings it
+     * back. Clients retry meanwhile. For tests of a broker restart.
+     */
+    public void stopKafka() {
+        require(kafka, "Kafka", "kafka").stop();
+        LOG.info("Embedded Kafka stopped ({} kept)", kafka.bootstrapServers());
+    }
+
+    /** Starts the Kafka broker again on the same ports and log directory, after {@link #stopKafka()}. */
+    public void startKafka() {
+        require(kafka, "Kafka", "kafka").start();
+        LOG.info("Embedded Kafka started again on {}", kafka.bootstrapServers());
+    }
+
     /** Zulip's connection: {@code jdbc:postgresql://127.0.0.1:PORT/zulip?user=zulip&currentSchema=zulip}. */
     public String jdbcUrl() {
         return require(database, "PostgreSQL", "postgres").jdbcUrl();

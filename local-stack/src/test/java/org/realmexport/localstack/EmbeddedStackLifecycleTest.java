@@ -33,6 +33,48 @@ class EmbeddedStackLifecycleTest {
     Path base;
 
     @Test
+    void postgresAndKafkaStopAndStartAgainOnTheSamePortsWithTheirData() throws Exception {
+        try (EmbeddedStack stack = EmbeddedStack.builder().baseDir(base).s3(false).uploads(false).start()) {
+            String url = stack.jdbcUrl();
+            String bootstrap = stack.kafkaBootstrap();
+            try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE kept (id int)");
+                s.execute("INSERT INTO kept VALUES (42)");
+            }
+            KafkaRoundTrip.createTopic(bootstrap, "kept", 1);
+            KafkaRoundTrip.produce(bootstrap, "kept", Map.of("k", "before"));
+
+            stack.stopPostgres();
+            assertThatThrownBy(() -> DriverManager.getConnection(url).close())
+                    .isInstanceOf(java.sql.SQLException.class)
+                    .satisfies(e -> assertThat(((java.sql.SQLException) e).getSQLState()).startsWith("08"));
+            stack.stopKafka();
+            assertThat(listening(bootstrap)).isFalse();
+
+            stack.startPostgres();
+            stack.startKafka();
+            assertThat(stack.jdbcUrl()).isEqualTo(url);
+            assertThat(stack.kafkaBootstrap()).isEqualTo(bootstrap);
+            try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+                assertThat(EmbeddedStackTest.single(s, "SELECT id FROM kept")).isEqualTo("42");
+            }
+            KafkaRoundTrip.produce(bootstrap, "kept", Map.of("k", "after"));
+            assertThat(KafkaRoundTrip.consumeValues(bootstrap, "kept", "read_committed", v -> v.size() == 2))
+                    .containsExactly("before", "after");
+        }
+    }
+
+    private static boolean listening(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))), 2000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
     void twoStacksRunSideBySideWithoutSeeingEachOther() throws Exception {
         CompletableFuture<EmbeddedStack> startingA = CompletableFuture.supplyAsync(() -> EmbeddedStack.builder().baseDir(base).start());
         CompletableFuture<EmbeddedStack> startingB = CompletableFuture.supplyAsync(() -> EmbeddedStack.builder().baseDir(base).start());

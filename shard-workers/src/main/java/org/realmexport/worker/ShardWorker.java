@@ -150,6 +150,12 @@ public final class ShardWorker implements AutoCloseable {
         return tasksDone.get();
     }
 
+    /** Tasks this worker abandoned on a transient database fault, to be redone after a backoff. */
+    public long tasksRedone() {
+        ExactlyOnceLoop<ExportTask> l = loop;
+        return l == null ? 0 : l.redone();
+    }
+
     public boolean isRunning() {
         ExactlyOnceLoop<ExportTask> l = loop;
         return l != null && l.isRunning();

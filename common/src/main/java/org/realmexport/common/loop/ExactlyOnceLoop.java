@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
@@ -169,6 +170,7 @@ public final class ExactlyOnceLoop<T> implements AutoCloseable {
     /** Failed attempts of the record a batch last stopped at, by partition and offset. */
     private final Map<TopicPartition, Map<Long, Integer>> attempts = new HashMap<>();
     private final Object sleeper = new Object();
+    private final AtomicLong redone = new AtomicLong();
     private Producer<String, byte[]> producer;
     private volatile boolean running;
     private volatile Thread thread;
@@ -221,6 +223,11 @@ public final class ExactlyOnceLoop<T> implements AutoCloseable {
     public boolean isRunning() {
         Thread t = thread;
         return running && t != null && t.isAlive();
+    }
+
+    /** Batches abandoned on a transient database fault, to be processed again. */
+    public long redone() {
+        return redone.get();
     }
 
     /** True once {@link #close()} was called or the loop stopped: long work should give up. */
@@ -331,6 +338,7 @@ public final class ExactlyOnceLoop<T> implements AutoCloseable {
                             settings.name(), handler.describe(value), attempt, settings.retry().attempts(),
                             Database.redact(e.toString()), delay);
                     rewind(batch);
+                    redone.incrementAndGet();
                     pause(delay);
                     return;
                 }

@@ -30,6 +30,8 @@ import java.util.TreeMap;
  * tarball is assembled by a multipart upload whose large parts are copied server-side.
  */
 public final class S3ExportStore implements ExportStore {
+    /** The largest part UploadPartCopy takes. */
+    private static final long MAX_COPY = 5L * 1024 * 1024 * 1024;
     private final S3Client s3;
     private final URI location;
     private final String bucket;
@@ -173,21 +175,32 @@ public final class S3ExportStore implements ExportStore {
                 }
                 if (gathered.size() == 0 || gathered.size() >= S3Settings.MIN_PART_SIZE) {
                     flush(false);
-                    int number = completed.size() + 1;
-                    String range = "bytes=" + offset + "-" + (piece.size() - 1);
-                    try {
-                        var copied = s3.uploadPartCopy(b -> b.sourceBucket(bucket).sourceKey(source)
-                                .destinationBucket(bucket).destinationKey(key).uploadId(uploadId).partNumber(number)
-                                .copySourceRange(range));
-                        completed.add(CompletedPart.builder().partNumber(number)
-                                .eTag(copied.copyPartResult().eTag()).build());
-                    } catch (NoSuchKeyException e) {
-                        throw new NoSuchFileException(uri(source), null, "a part of the tarball is missing");
+                    // server-side copies of at most 5 GiB each (S3's limit), none but the last under 5 MiB
+                    while (piece.size() - offset >= S3Settings.MIN_PART_SIZE) {
+                        long left = piece.size() - offset;
+                        long length = Math.min(left, MAX_COPY);
+                        if (left - length > 0 && left - length < S3Settings.MIN_PART_SIZE) {
+                            length -= S3Settings.MIN_PART_SIZE;
+                        }
+                        copy(source, offset, length);
+                        offset += length;
                     }
-                    return;
                 }
             }
             readInto(source, offset, piece.size() - offset);
+        }
+
+        private void copy(String source, long from, long length) throws IOException {
+            int number = completed.size() + 1;
+            String range = "bytes=" + from + "-" + (from + length - 1);
+            try {
+                var copied = s3.uploadPartCopy(b -> b.sourceBucket(bucket).sourceKey(source)
+                        .destinationBucket(bucket).destinationKey(key).uploadId(uploadId).partNumber(number)
+                        .copySourceRange(range));
+                completed.add(CompletedPart.builder().partNumber(number).eTag(copied.copyPartResult().eTag()).build());
+            } catch (NoSuchKeyException e) {
+                throw new NoSuchFileException(uri(source), null, "a part of the tarball is missing");
+            }
         }
 
         /** Appends a range of a stored piece to the gathered bytes, uploading full parts as they fill. */

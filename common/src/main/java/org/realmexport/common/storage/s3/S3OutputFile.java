@@ -26,7 +26,9 @@ final class S3OutputFile implements StoredFile {
     private final String bucket;
     private final String key;
     private final MessageDigest digest = Sha256.digest();
-    private final byte[] part;
+    private final int partSize;
+    /** Grows up to one part: most export files are far smaller than a part. */
+    private byte[] part = new byte[64 * 1024];
     private final List<CompletedPart> parts = new ArrayList<>();
     private final OutputStream out = new Stream();
     private int filled;
@@ -38,7 +40,7 @@ final class S3OutputFile implements StoredFile {
         this.s3 = s3;
         this.bucket = bucket;
         this.key = key;
-        this.part = new byte[partSize];
+        this.partSize = partSize;
     }
 
     @Override
@@ -121,12 +123,15 @@ final class S3OutputFile implements StoredFile {
             digest.update(b, off, len);
             size += len;
             while (len > 0) {
+                if (filled == part.length && part.length < partSize) {
+                    part = Arrays.copyOf(part, (int) Math.min(partSize, 2L * part.length));
+                }
                 int n = Math.min(len, part.length - filled);
                 System.arraycopy(b, off, part, filled, n);
                 filled += n;
                 off += n;
                 len -= n;
-                if (filled == part.length) {
+                if (filled == partSize) {
                     uploadPart();
                 }
             }
