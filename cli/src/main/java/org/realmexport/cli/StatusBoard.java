@@ -32,9 +32,30 @@ final class StatusBoard implements AutoCloseable {
 
     StatusBoard(Properties readerProperties, String topic) {
         this.consumer = new KafkaConsumer<>(readerProperties, new StringDeserializer(), new ByteArrayDeserializer());
-        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(15));
-        this.partitions = infos == null ? List.of()
-                : infos.stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        // a status topic created a moment ago (by the services starting beside us) may not be in the
+        // metadata yet: ask again for a while rather than read nothing
+        List<PartitionInfo> infos = List.of();
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (true) {
+            List<PartitionInfo> found = consumer.partitionsFor(topic, Duration.ofSeconds(15));
+            if (found != null && !found.isEmpty()) {
+                infos = found;
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                consumer.close();
+                throw new UsageException("the status topic " + topic + " does not exist: start the services"
+                        + " (producer, shard-worker, assembler) once, they create the topics");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                consumer.close();
+                throw new UsageException("interrupted while looking for the status topic " + topic);
+            }
+        }
+        this.partitions = infos.stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
     }
