@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.archive.PackedFile;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.Database;
+import org.realmexport.common.ExportType;
+import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportStatus;
@@ -139,6 +141,8 @@ final class ExportFinalizer {
         steps.done("worker files");
 
         Map<String, Long> rows = new TreeMap<>(summary.rows);
+        ExportType type = ExportType.parse(status.type());
+        List<Long> consenting;
         SchemaCatalog catalog = database.catalog(); // before taking a connection: reading it takes one
         try (Connection connection = database.connection()) {
             Set<Long> scheduledIds = new HashSet<>();
@@ -179,8 +183,11 @@ final class ExportFinalizer {
                         exportId, missing.summary(), RealmExportConfig.UPLOADS_ALLOW_MISSING, MissingFiles.STATS_KEY);
             }
             ExportPacker.writeStats(out, tables, records, missing, status.skippedTables());
+            consenting = type == ExportType.FULL_WITH_CONSENT
+                    ? RealmScope.resolve(connection, catalog, realmId, type, "").consentingUsers(connection) : null;
+            connection.rollback();
         }
-        ExportPacker.writeManifest(out);
+        ExportPacker.writeManifest(out, type, consenting);
         ExportPacker.warnAboutStrays(out);
         steps.done("manifest");
         hooks.beforeTarball(exportId);

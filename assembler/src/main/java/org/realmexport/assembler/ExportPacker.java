@@ -1,5 +1,7 @@
 package org.realmexport.assembler;
 
+import org.realmexport.common.ExportType;
+import org.realmexport.common.Manifest;
 import org.realmexport.common.archive.TarGzPart;
 import org.realmexport.common.storage.ExportStore;
 import org.slf4j.Logger;
@@ -63,10 +65,19 @@ final class ExportPacker {
     }
 
     /** manifest.json: {@code {"files": {path: {"sha256", "size"}}}} for every other file, sorted. */
-    static void writeManifest(ExportOutput out) throws IOException, SQLException, ExportAnomaly, InterruptedException {
+    static void writeManifest(ExportOutput out, ExportType type, List<Long> consentingUsers)
+            throws IOException, SQLException, ExportAnomaly, InterruptedException {
         SortedMap<String, ExportOutput.Listed> files = new TreeMap<>(out.files());
         out.writeJson(MANIFEST, g -> {
             g.writeStartObject();
+            g.writeStringField(Manifest.TYPE, type.cliName());
+            if (consentingUsers != null) {
+                g.writeArrayFieldStart(Manifest.CONSENTING_USERS);
+                for (long id : consentingUsers) {
+                    g.writeNumber(id);
+                }
+                g.writeEndArray();
+            }
             g.writeObjectFieldStart("files");
             for (Map.Entry<String, ExportOutput.Listed> f : files.entrySet()) {
                 g.writeObjectFieldStart(f.getKey());

@@ -35,10 +35,17 @@ final class ExportPlanner {
 
     /**
      * The tables of Zulip's schema in the database that {@link ZulipTables} does not classify:
-     * a newer Zulip's, whose rows an export would lose without a word.
+     * a newer Zulip's, whose rows an export would lose without a word. Read from the catalog as
+     * it is now (not the process's cached one): Zulip may have been upgraded since start-up.
      */
     List<String> unknownTables() throws SQLException {
-        return ZulipTables.unknown(database.catalog().tableNames());
+        try (Connection c = database.connection()) {
+            try {
+                return ZulipTables.unknown(SchemaCatalog.read(c).tableNames());
+            } finally {
+                c.rollback();
+            }
+        }
     }
 
     /** A realm found by id or string_id. */
@@ -87,10 +94,23 @@ final class ExportPlanner {
     }
 
     /**
+     * Why an export of {@code type} of the realm would be unusable after import (no usable
+     * owner), as Zulip refuses it; empty when it is usable.
+     */
+    Optional<String> unusableReason(long realmId, ExportType type) throws SQLException {
+        SchemaCatalog catalog = database.catalog(); // before taking a connection: reading it takes one
+        try (Connection c = database.connection()) {
+            try {
+                return RealmScope.resolve(c, catalog, realmId, type, systemBotRealm).unusableReason(c);
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    /**
      * Plans an export of {@code realmId}. One REPEATABLE READ snapshot covers the watermark and
      * every page, so the shards are exactly the exportable ids at that moment.
-     *
-     * @throws IllegalArgumentException for an export type this build does not support
      */
     Plan plan(long realmId, ExportType type) throws SQLException {
         SchemaCatalog catalog = database.catalog();

@@ -9,7 +9,6 @@ import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
-import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.db.ZulipTables;
 import org.realmexport.common.event.ExportRequest;
@@ -48,7 +47,7 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Outcomes per request: malformed (bad JSON, missing request_id / realm / type, unknown type,
  * newer {@code v}) goes to the dead-letter topic with the original bytes; an unknown realm, an
- * unsupported export type or an unusable output gives a FAILED status with the reason; a request
+ * export type that would leave no usable owner or an unusable output gives a FAILED status with the reason; a request
  * id whose export already has a status is skipped (idempotent). A transient database fault while
  * planning is retried ({@code db.retry.attempts}); the loop itself is {@link ExactlyOnceLoop}.
  */
@@ -227,9 +226,10 @@ public final class ExportProducer implements AutoCloseable {
                     "unknown realm '" + request.realm() + "': no zerver_realm with that id or string_id");
         }
         long realmId = realm.get().id();
-        if (!RealmScope.supports(type)) {
+        Optional<String> unusable = planner.unusableReason(realmId, type);
+        if (unusable.isPresent()) {
             return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
-                    "export type '" + type.cliName() + "' is not supported by this version of realm-export (supported: full)");
+                    "export type '" + type.cliName() + "' refused: " + unusable.get());
         }
         URI output;
         try {

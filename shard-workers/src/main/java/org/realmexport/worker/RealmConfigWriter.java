@@ -79,7 +79,7 @@ final class RealmConfigWriter {
             byRealm("zerver_customprofilefield"),
             // an acting user of another realm (a server administrator) cannot be imported: Zulip
             // writes null (custom_fetch_realm_audit_logs_for_realm)
-            new Part("zerver_realmauditlog", "zerver_realmauditlog", s -> "t.realm_id = " + s.realmId(),
+            new Part("zerver_realmauditlog", "zerver_realmauditlog", s -> s.auditLogPredicate("t"),
                     c -> c.writer().hasField("acting_user") ? c.writer().withExpression("acting_user_id",
                             "CASE WHEN t.acting_user_id IN (" + c.scope().realmUserIds() + ") THEN t.acting_user_id END")
                             : c.writer()),
@@ -92,9 +92,9 @@ final class RealmConfigWriter {
             // flags written as flags_mask (ExportRules.RENAMED_FIELDS), as usermessages
             byRealm("zerver_onboardingusermessage"),
             new Part("zerver_userprofile", "zerver_userprofile",
-                    s -> "t.realm_id = " + s.realmId() + " AND NOT t.is_mirror_dummy", RealmConfigWriter::withUserLists),
+                    s -> s.userProfilePredicate("t", false), RealmConfigWriter::userProfiles),
             new Part("zerver_userprofile_mirrordummy", "zerver_userprofile",
-                    s -> "t.realm_id = " + s.realmId() + " AND t.is_mirror_dummy", RealmConfigWriter::withUserLists),
+                    s -> s.userProfilePredicate("t", true), RealmConfigWriter::userProfiles),
             byRealm("zerver_usergroup"),
             byRealm("zerver_namedusergroup"),
             part("zerver_usergroupmembership", s -> "t.user_group_id IN (SELECT g.id FROM zerver_usergroup g WHERE g.realm_id = " + s.realmId() + ")"),
@@ -105,7 +105,8 @@ final class RealmConfigWriter {
             byRealm("zerver_stream"),
             part("zerver_huddle", s -> "t.id IN (" + s.groupIds() + ")"),
             part("zerver_recipient", s -> s.recipientPredicate("t")),
-            part("zerver_subscription", s -> s.subscriptionPredicate("t")),
+            new Part("zerver_subscription", "zerver_subscription", s -> s.subscriptionPredicate("t"),
+                    c -> rewritten(c.writer(), c.scope().subscriptionExpressions())),
             byRealm("zerver_channelfolder"),
             // Zulip's add_user_profile_child_configs; "private" is its limit_to_consenting_users
             byUser("zerver_alertword", "user_profile_id", true),
@@ -146,6 +147,21 @@ final class RealmConfigWriter {
      */
     private static Part byUser(String table, String userColumn, boolean privateData) {
         return part(table, s -> s.userRowsPredicate("t." + userColumn, privateData));
+    }
+
+    /** Users with their many-to-many lists, rewritten as the export type says (consent, hidden emails). */
+    private static ZulipRowWriter userProfiles(Ctx c) {
+        return rewritten(withUserLists(c), c.scope().userProfileExpressions());
+    }
+
+    /** The writer with the scope's column expressions (for the columns the table has). */
+    private static ZulipRowWriter rewritten(ZulipRowWriter writer, Map<String, String> expressions) {
+        for (Map.Entry<String, String> e : expressions.entrySet()) {
+            if (writer.table().hasColumn(e.getKey())) {
+                writer = writer.withExpression(e.getKey(), e.getValue());
+            }
+        }
+        return writer;
     }
 
     /** UserProfile's many-to-many fields from Django's link tables, [] where they do not exist. */

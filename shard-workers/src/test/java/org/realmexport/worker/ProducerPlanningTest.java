@@ -131,7 +131,7 @@ class ProducerPlanningTest {
     }
 
     @Test
-    void anUnknownRealmOrAnUnsupportedTypeIsAFailedStatusWithTheReason() throws Exception {
+    void anUnknownRealmOrAnExportWithoutUsableOwnerIsAFailedStatusWithTheReason() throws Exception {
         String prefix = h.newPrefix();
         try (ExportProducer producer = new ExportProducer(h.config(prefix)).start()) {
             h.request(prefix, "no-such-realm", "nosuchrealm", "full");
@@ -142,7 +142,8 @@ class ProducerPlanningTest {
             assertThat(unknown.realmId()).isNull();
             ExportStatus pub = statuses(prefix, ExportId.forRequest("public"), 1).get(0);
             assertThat(pub.state()).isEqualTo(ExportState.FAILED);
-            assertThat(pub.error()).contains("'public'").contains("not supported");
+            // the fixture's root realm has no owner: a public export would not be usable
+            assertThat(pub.error()).contains("'public' refused").contains("no owner");
             assertThat(tasks(prefix, unknown.exportId())).isEmpty();
             assertThat(tasks(prefix, pub.exportId())).isEmpty();
         }

@@ -1,5 +1,7 @@
 package org.realmexport.common.verify;
 
+import org.realmexport.common.Json;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.realmexport.common.db.ZulipTables;
@@ -99,6 +101,7 @@ final class ExportCheck {
 
     private final Path dir;
     private final Problems problems = new Problems();
+    private final PrivacyCheck privacy = new PrivacyCheck(problems);
     /** Every regular file of the export (relative path with '/') to its size; .parts/ excluded. */
     private final SortedMap<String, Long> files = new TreeMap<>();
 
@@ -213,6 +216,11 @@ final class ExportCheck {
             problems.add(MANIFEST, "has no \"files\" object");
             return;
         }
+        try {
+            privacy.manifest(Json.MAPPER.readTree(dir.resolve(MANIFEST).toFile()));
+        } catch (IOException | RuntimeException e) {
+            problems.add(MANIFEST, "not readable: " + message(e));
+        }
         for (String path : files.keySet()) {
             if (!path.equals(MANIFEST) && !listed.contains(path)) {
                 problems.add(path, "not listed in manifest.json");
@@ -250,7 +258,7 @@ final class ExportCheck {
         RowRefs realmRefs = new RowRefs();       // row id, realm, index into realmRefTables
         Map<String, Long> counts;
         try {
-            counts = readTables(REALM, table -> switch (table) {
+            counts = readTables(REALM, table -> withPrivacy(table, switch (table) {
                 case "zerver_realm" -> row -> id(row).ifPresent(realmRows::add);
                 case "zerver_userprofile", "zerver_userprofile_mirrordummy" -> row -> {
                     requireKeys(REALM, table, row, USER_KEYS);
@@ -258,6 +266,7 @@ final class ExportCheck {
                     requireList(REALM, table, row, "user_permissions");
                     id(row).ifPresent(users::add);
                     realmRef(realmRefTables, realmRefs, table, row);
+                    privacy.user(table, row);
                 };
                 case "zerver_userprofile_crossrealm" -> row -> {
                     requireKeys(REALM, table, row, CROSSREALM_KEYS);
@@ -266,23 +275,29 @@ final class ExportCheck {
                 };
                 case "zerver_stream" -> row -> {
                     id(row).ifPresent(streams::add);
+                    privacy.stream(row);
                     realmRef(realmRefTables, realmRefs, table, row);
                 };
                 case "zerver_huddle" -> row -> id(row).ifPresent(huddles::add);
                 case "zerver_recipient" -> row -> id(row).ifPresent(id -> {
                     recipients.add(id);
                     recipientRefs.add(id, longValue(row, "type").orElse(-1L), longValue(row, "type_id").orElse(-1L));
+                    privacy.recipient(id, longValue(row, "type").orElse(-1L), longValue(row, "type_id").orElse(-1L));
                 });
-                case "zerver_subscription" -> row -> id(row).ifPresent(id -> subscriptionRefs.add(id,
-                        longValue(row, "user_profile").orElse(-1L), longValue(row, "recipient").orElse(-1L)));
+                case "zerver_subscription" -> row -> id(row).ifPresent(id -> {
+                    subscriptionRefs.add(id, longValue(row, "user_profile").orElse(-1L),
+                            longValue(row, "recipient").orElse(-1L));
+                    privacy.subscription(longValue(row, "user_profile").orElse(-1L), longValue(row, "recipient").orElse(-1L));
+                });
                 case "zerver_scheduledmessage" -> row -> id(row).ifPresent(scheduledMessages::add);
                 default -> null;
-            });
+            }));
         } catch (IOException | RuntimeException e) {
             problems.add(REALM, "not readable: " + message(e));
             return;
         }
         realmRead = true;
+        privacy.realmDone();
         for (String key : REALM_REQUIRED) {
             if (!counts.containsKey(key) && !otherKeys.getOrDefault("realm", Set.of()).contains(key)) {
                 problems.add(REALM, "lacks the key '" + key + "' (required by Zulip's importer)");
@@ -354,6 +369,16 @@ final class ExportCheck {
                         + subscriptionRefs.rowId(i) + " points at recipient " + recipient + ", which is not in the export");
             }
         }
+    }
+
+    /** A realm.json table's row check followed by the privacy rules of the export's type. */
+    private Consumer<ObjectNode> withPrivacy(String table, Consumer<ObjectNode> check) {
+        return row -> {
+            if (check != null) {
+                check.accept(row);
+            }
+            privacy.realmRow(table, row);
+        };
     }
 
     private void realmRef(List<String> tables, RowRefs refs, String table, ObjectNode row) {
@@ -522,6 +547,8 @@ final class ExportCheck {
                                         + ", who is neither exported nor cross-realm");
                             }
                         });
+                        privacy.message(file, id, longValue(row, "sender").orElse(-1L),
+                                longValue(row, "recipient").orElse(-1L));
                         longValue(row, "recipient").ifPresent(recipient -> {
                             if (!recipients.contains(recipient) && !crossRealmRecipients.contains(recipient)) {
                                 problems.add(file, "message.recipient", "message " + id + " points at recipient "
@@ -533,8 +560,12 @@ final class ExportCheck {
                 };
                 case "zerver_usermessage" -> row -> {
                     requireKeys(file, table, row, USERMESSAGE_KEYS);
-                    id(row).ifPresent(id -> userMessageRefs.add(id, longValue(row, "message").orElse(-1L),
-                            longValue(row, "user_profile").orElse(-1L)));
+                    id(row).ifPresent(id -> {
+                        userMessageRefs.add(id, longValue(row, "message").orElse(-1L),
+                                longValue(row, "user_profile").orElse(-1L));
+                        privacy.userMessage(file, id, longValue(row, "message").orElse(-1L),
+                                longValue(row, "user_profile").orElse(-1L));
+                    });
                 };
                 default -> null;
             });
@@ -562,6 +593,7 @@ final class ExportCheck {
             }
         }
         userMessages += userMessageRefs.size();
+        privacy.messageFileDone(file);
         return new MessageFileResult(lastId[0] == Long.MIN_VALUE ? null : lastId[0]);
     }
 

@@ -1,0 +1,15 @@
+package org.realmexport.common;
+
+/**
+ * The keys of an export's manifest.json besides its {@code files} checksums: what was exported,
+ * so that {@code verify} can check the privacy rules of that type.
+ */
+public final class Manifest {
+    private Manifest() {
+    }
+
+    /** The export type ({@link ExportType#cliName()}). */
+    public static final String TYPE = "export_type";
+    /** Full with consent: the ids of the users whose private data the export holds, ascending. */
+    public static final String CONSENTING_USERS = "consenting_user_ids";
+}
