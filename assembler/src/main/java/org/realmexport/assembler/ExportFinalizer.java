@@ -146,16 +146,32 @@ final class ExportFinalizer {
         SchemaCatalog catalog = database.catalog(); // before taking a connection: reading it takes one
         try (Connection connection = database.connection()) {
             Set<Long> scheduledIds = new HashSet<>();
+            // a scheduled message delivered after planning: its message is not exported (nor is one
+            // deleted since), so the link is cut, as links of attachments to such messages are
+            Set<Long> cutLinks = new HashSet<>();
+            java.util.function.LongPredicate deliveredExported = id -> {
+                if (exported.contains(id)) {
+                    return true;
+                }
+                cutLinks.add(id);
+                return false;
+            };
             RealmJsonRewriter.Result realm = RealmJsonRewriter.rewrite(out,
                     summary.files.get(ResultSummary.REALM_JSON),
                     table -> switch (table) {
-                        case "zerver_scheduledmessage" -> JsonCounting.Fields.of("id", scheduledIds::add);
+                        case "zerver_scheduledmessage" -> JsonCounting.Fields.of("id", scheduledIds::add)
+                                .nullUnless("delivered_message", deliveredExported);
                         case "zerver_userprofile", "zerver_userprofile_mirrordummy", "zerver_userprofile_crossrealm" ->
                                 JsonCounting.Fields.of("id", references.users());
                         case "zerver_recipient" -> JsonCounting.Fields.of("id", references.recipients());
                         default -> null;
                     },
                     g -> writeReactionsAndClients(g, connection, catalog, exported, summary, references));
+            if (!cutLinks.isEmpty()) {
+                LOG.info("export {}: {} scheduled messages were delivered as messages that are not in the export"
+                        + " (delivered or deleted after planning); written with delivered_message null",
+                        exportId, cutLinks.size());
+            }
             tables.put(stem(ResultSummary.REALM_JSON), realm.tables());
             rows.put("zerver_reaction", realm.tables().get("zerver_reaction"));
             rows.put("zerver_client", realm.tables().get("zerver_client"));

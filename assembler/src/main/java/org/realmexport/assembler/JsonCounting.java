@@ -11,10 +11,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.LongConsumer;
+import java.util.function.LongPredicate;
 
 /**
  * Streaming reads and copies of export JSON files ({@code {"table": [rows], ...}}), never a whole
@@ -35,14 +37,43 @@ final class JsonCounting {
         Fields fieldsOf(String table);
     }
 
-    /** Field names and where their values go: a handful, looked up for every field of every row. */
+    /**
+     * Field names and where their values go: a handful, looked up for every field of every row. A
+     * copy can also write a field as null unless its value is accepted ({@link #nullUnless}).
+     */
     static final class Fields {
         private final String[] names;
         private final LongConsumer[] sinks;
+        private final LongPredicate[] keeps;
 
         private Fields(String[] names, LongConsumer[] sinks) {
+            this(names, sinks, new LongPredicate[names.length]);
+        }
+
+        private Fields(String[] names, LongConsumer[] sinks, LongPredicate[] keeps) {
             this.names = names;
             this.sinks = sinks;
+            this.keeps = keeps;
+        }
+
+        /** These fields, and {@code field} copied as null when {@code keep} rejects its value. */
+        Fields nullUnless(String field, LongPredicate keep) {
+            int n = names.length;
+            String[] moreNames = Arrays.copyOf(names, n + 1);
+            LongConsumer[] moreSinks = Arrays.copyOf(sinks, n + 1);
+            LongPredicate[] moreKeeps = Arrays.copyOf(keeps, n + 1);
+            moreNames[n] = field;
+            moreKeeps[n] = keep;
+            return new Fields(moreNames, moreSinks, moreKeeps);
+        }
+
+        private int indexOf(String field) {
+            for (int i = 0; i < names.length; i++) {
+                if (names[i].equals(field)) {
+                    return i;
+                }
+            }
+            return -1;
         }
 
         static Fields of(String field, LongConsumer sink) {
@@ -58,14 +89,6 @@ final class JsonCounting {
             return new Fields(new String[] {field1, field2, field3}, new LongConsumer[] {sink1, sink2, sink3});
         }
 
-        LongConsumer get(String field) {
-            for (int i = 0; i < names.length; i++) {
-                if (names[i].equals(field)) {
-                    return sinks[i];
-                }
-            }
-            return null;
-        }
     }
 
     static JsonParser parser(InputStream in) throws IOException {
@@ -147,12 +170,20 @@ final class JsonCounting {
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String field = p.currentName();
                     JsonToken v = p.nextToken();
-                    LongConsumer sink = fields == null ? null : fields.get(field);
-                    if (sink != null) {
-                        if (v == JsonToken.VALUE_NUMBER_INT) {
-                            sink.accept(p.getLongValue());
-                        } else if (v != JsonToken.VALUE_NULL || field.equals("id")) {
+                    int wanted = fields == null ? -1 : fields.indexOf(field);
+                    if (wanted >= 0) {
+                        if (v != JsonToken.VALUE_NUMBER_INT && (v != JsonToken.VALUE_NULL || field.equals("id"))) {
                             throw new IOException(file + ": a row of " + key + " has a non-integer " + field);
+                        }
+                        LongConsumer sink = fields.sinks[wanted];
+                        if (sink != null && v == JsonToken.VALUE_NUMBER_INT) {
+                            sink.accept(p.getLongValue());
+                        }
+                        LongPredicate keep = fields.keeps[wanted];
+                        if (g != null && keep != null && v == JsonToken.VALUE_NUMBER_INT && !keep.test(p.getLongValue())) {
+                            g.writeFieldName(field);
+                            g.writeNull();
+                            continue;
                         }
                     }
                     if (g != null) {

@@ -237,6 +237,7 @@ class ExportPipelineTest {
             assertThat(planned.tasksPlanned()).as("several shards").isGreaterThanOrEqualTo(4);
 
             changes.apply(otherStream, movedToStream);
+            long deliveredLate = changes.deliverAScheduledMessage(realm);
             d.startWorkers();
             ExportStatus end = d.await(exportId);
 
@@ -261,7 +262,8 @@ class ExportPipelineTest {
                 });
             }
             assertThat(exported).hasSize(all.size() - 25).doesNotContainAnyElementsOf(deleted)
-                    .isEqualTo(ids("SELECT id FROM zerver_message WHERE realm_id = " + realm + " ORDER BY id"));
+                    .isEqualTo(ids("SELECT id FROM zerver_message WHERE realm_id = " + realm + " AND id <= "
+                            + planned.watermark() + " ORDER BY id"));
             assertThat(editedRows).hasSize(10);
             editedRows.forEach((id, m) -> {
                 assertThat(m.get("content").asText()).isEqualTo("edited while exporting " + id);
@@ -273,6 +275,14 @@ class ExportPipelineTest {
 
             JsonNode realmJson = Json.MAPPER.readTree(dir.resolve("realm.json").toFile());
             assertThat(idsOf(realmJson.get("zerver_reaction"))).doesNotContainAnyElementsOf(deletedReactions);
+            // delivered after planning: its message is not exported, so neither is the link to it
+            for (JsonNode scheduled : realmJson.get("zerver_scheduledmessage")) {
+                if (scheduled.get("id").asLong() == deliveredLate) {
+                    assertThat(scheduled.get("delivered").asBoolean()).isTrue();
+                    assertThat(scheduled.get("delivered_message").isNull()).isTrue();
+                }
+            }
+            assertThat(idsOf(realmJson.get("zerver_scheduledmessage"))).contains(deliveredLate);
             JsonNode attachments = Json.MAPPER.readTree(dir.resolve("attachment.json").toFile()).get("zerver_attachment");
             assertThat(idsOf(attachments)).doesNotContainAnyElementsOf(deletedAttachments);
             for (JsonNode a : attachments) {
@@ -349,11 +359,29 @@ class ExportPipelineTest {
                     + " WHERE id = " + movedToStream);
         }
 
+        /** A scheduled message of the realm is sent now: a new message, which the plan does not hold. */
+        long deliverAScheduledMessage(long realm) throws Exception {
+            long scheduled = ids("SELECT id FROM zerver_scheduledmessage WHERE realm_id = " + realm
+                    + " AND NOT delivered ORDER BY id LIMIT 1").get(0);
+            update("CREATE TABLE live_saved_scheduled AS SELECT * FROM zerver_scheduledmessage WHERE id = " + scheduled);
+            update("CREATE TABLE live_new_message AS SELECT * FROM zerver_message WHERE id = (SELECT max(id) FROM"
+                    + " zerver_message WHERE realm_id = " + realm + ")");
+            update("UPDATE live_new_message SET id = (SELECT max(id) + 1 FROM zerver_message), date_sent = now()");
+            long message = ids("SELECT id FROM live_new_message").get(0);
+            update("INSERT INTO zerver_message SELECT * FROM live_new_message");
+            update("UPDATE zerver_scheduledmessage SET delivered = true, delivered_message_id = " + message
+                    + " WHERE id = " + scheduled);
+            undo.add("UPDATE zerver_scheduledmessage t SET delivered = s.delivered,"
+                    + " delivered_message_id = s.delivered_message_id FROM live_saved_scheduled s WHERE t.id = s.id");
+            undo.add("DELETE FROM zerver_message WHERE id = " + message);
+            return scheduled;
+        }
+
         void undo() throws Exception {
             for (String sql : undo) {
                 update(sql);
             }
-            update("DROP TABLE IF EXISTS live_saved_message, live_saved_edits");
+            update("DROP TABLE IF EXISTS live_saved_message, live_saved_edits, live_saved_scheduled, live_new_message");
             for (int i = 0; i < undo.size(); i++) {
                 update("DROP TABLE IF EXISTS live_saved_" + i);
             }
