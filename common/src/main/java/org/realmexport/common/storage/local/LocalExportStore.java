@@ -64,10 +64,13 @@ public final class LocalExportStore implements ExportStore {
     @Override
     public SortedMap<String, Long> list(String prefix) throws IOException {
         SortedMap<String, Long> files = new TreeMap<>();
-        if (!Files.isDirectory(root)) {
+        // walk only the prefix's directory: listing the parts need not visit every copied upload
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : resolve(prefix.substring(0, slash));
+        if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
             return files;
         }
-        try (Stream<Path> walk = Files.walk(root)) {
+        try (Stream<Path> walk = Files.walk(start)) {
             for (Path p : (Iterable<Path>) walk::iterator) {
                 BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 if (!a.isRegularFile() || AtomicFile.isTemporary(p.getFileName().toString())) {
