@@ -26,6 +26,8 @@ final class StatusBoard implements AutoCloseable {
     private final KafkaConsumer<String, byte[]> consumer;
     private final List<TopicPartition> partitions;
     private final Map<String, ExportStatus> exports = new LinkedHashMap<>();
+    /** Per export: when its first status was posted, and when its count of tasks done last grew. */
+    private final Map<String, long[]> times = new java.util.HashMap<>();
     private int unreadable;
 
     StatusBoard(Properties readerProperties, String topic) {
@@ -77,11 +79,28 @@ final class StatusBoard implements AutoCloseable {
             ExportStatus status = Json.fromBytes(record.value(), ExportStatus.class);
             status.checkVersion();
             String id = record.key() != null ? record.key() : status.exportId();
-            exports.remove(id); // re-insert: the map keeps the order of the latest update
+            ExportStatus before = exports.remove(id); // re-insert: the map keeps the order of the latest update
             exports.put(id, status);
+            long[] t = times.computeIfAbsent(id, k -> new long[] {status.updatedAt(), status.updatedAt()});
+            t[0] = Math.min(t[0], status.updatedAt());
+            if (before != null && status.tasksDone() > before.tasksDone()) {
+                t[1] = status.updatedAt();
+            }
         } catch (IOException | IllegalArgumentException e) {
             unreadable++;
         }
+    }
+
+    /** When the export's first status was posted (epoch ms), or its latest's time if unknown. */
+    long startedAt(ExportStatus s) {
+        long[] t = times.get(s.exportId());
+        return t == null ? s.updatedAt() : t[0];
+    }
+
+    /** When a task of the export last finished (or it was planned), as far as this board saw. */
+    long lastProgressAt(ExportStatus s) {
+        long[] t = times.get(s.exportId());
+        return t == null ? s.updatedAt() : t[1];
     }
 
     ExportStatus get(String exportId) {

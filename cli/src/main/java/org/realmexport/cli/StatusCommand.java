@@ -36,8 +36,8 @@ import java.util.stream.Collectors;
                 + "the consumer lag of the shard-worker and assembler groups. --watch redraws until the export "
                 + "ends (exit 0 succeeded, 1 failed), with a progress bar of tasks done.")
 class StatusCommand implements Callable<Integer> {
-    static final String HEADER = String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9s  %s",
-            "EXPORT", "REALM", "TYPE", "STATE", "TASKS", "MESSAGES", "TARBALL / ERROR");
+    static final String HEADER = String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9s  %10s  %8s  %8s  %s",
+            "EXPORT", "REALM", "TYPE", "STATE", "TASKS", "MESSAGES", "ROWS", "ELAPSED", "LEFT", "TARBALL / ERROR");
 
     @ParentCommand
     RealmExportCommand root;
@@ -65,8 +65,16 @@ class StatusCommand implements Callable<Integer> {
             description = "With --watch: give up (exit 1) after this many seconds; 0 waits forever (default).")
     long timeout;
 
+    @Option(names = "--stalled-after", paramLabel = "SECONDS", defaultValue = "300",
+            description = {"Show a running export STALLED when the shard workers or the assembler have a backlog",
+                    "and none of its tasks finished for this long (default ${DEFAULT-VALUE})."})
+    long stalledAfter;
+
     @Override
     public Integer call() throws Exception {
+        if (stalledAfter < 0) {
+            throw new UsageException("--stalled-after must not be negative");
+        }
         if (interval < 1 || timeout < 0) {
             throw new UsageException("--interval must be at least 1 and --timeout not negative");
         }
@@ -87,7 +95,7 @@ class StatusCommand implements Callable<Integer> {
             board.catchUp(Duration.ofSeconds(30));
             if (exportId != null && watch) {
                 ExportStatus last = follow(board, exportId, spec.commandLine().getErr(), timeout);
-                printDetail(out, last, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
+                printDetail(out, board, stalledAfter, last, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 return last != null && last.state() == ExportState.SUCCEEDED ? RealmExportCommand.OK : RealmExportCommand.FAILED;
             }
             if (exportId != null) {
@@ -96,7 +104,7 @@ class StatusCommand implements Callable<Integer> {
                     throw new UsageException("no status for export " + exportId
                             + " (not planned yet, or not an export id; --watch waits for it)");
                 }
-                printDetail(out, status, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
+                printDetail(out, board, stalledAfter, status, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 return status.state() == ExportState.FAILED ? RealmExportCommand.FAILED : RealmExportCommand.OK;
             }
             long deadline = timeout == 0 ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeout).toNanos();
@@ -104,7 +112,7 @@ class StatusCommand implements Callable<Integer> {
                 if (watch && System.console() != null) {
                     out.print("\033[H\033[2J"); // clear the terminal before each redraw
                 }
-                printTable(out, board, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
+                printTable(out, board, stalledAfter, ConsumerLag.of(admin, KafkaClients.readerProperties(cfg), topics), topics);
                 out.flush();
                 boolean running = board.exports().stream().anyMatch(s -> !s.state().terminal());
                 if (!watch || !running) {
@@ -176,28 +184,87 @@ class StatusCommand implements Callable<Integer> {
         }
     }
 
-    static void printTable(PrintWriter out, StatusBoard board, List<ConsumerLag> lags, Topics topics) {
+    static void printTable(PrintWriter out, StatusBoard board, long stalledAfter, List<ConsumerLag> lags, Topics topics) {
         List<ExportStatus> exports = new ArrayList<>(board.exports());
         exports.sort(Comparator.comparingLong(ExportStatus::updatedAt));
+        long now = System.currentTimeMillis();
         if (exports.isEmpty()) {
             out.println("no exports yet");
         } else {
             out.println(HEADER);
-            exports.forEach(s -> out.println(line(s)));
+            for (ExportStatus s : exports) {
+                Timing t = Timing.of(board, s, now);
+                String state = stalled(board, s, lags, stalledAfter, now) ? "STALLED" : s.state().name();
+                String result = s.state() == ExportState.FAILED ? "error: " + s.error()
+                        : s.tarball() != null ? s.tarball() : "-";
+                out.println(String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9d  %10d  %8s  %8s  %s",
+                        s.exportId(), realm(s), s.type(), state, s.tasksDone() + "/" + s.tasksPlanned(),
+                        messages(s), rows(s), duration(t.elapsedMs()), t.leftMs() < 0 ? "-" : duration(t.leftMs()),
+                        result));
+            }
         }
-        out.println("consumer lag: " + lags.stream().map(l -> l.describe(topics)).collect(Collectors.joining(", ")));
+        printLag(out, lags, topics);
         if (board.unreadable() > 0) {
             out.println("(" + board.unreadable() + " unreadable status records skipped)");
         }
+    }
+
+    /** Each group's lag per topic and total, and its members (as kafka-consumer-groups --describe). */
+    private static void printLag(PrintWriter out, List<ConsumerLag> lags, Topics topics) {
+        out.println("consumer lag: " + lags.stream().map(l -> l.describe(topics)).collect(Collectors.joining(", ")));
+        for (ConsumerLag lag : lags) {
+            for (ConsumerLag.Member m : lag.members()) {
+                out.println("  " + lag.group() + " member " + m);
+            }
+        }
+    }
+
+    /** Time since the export's first status and, from the pace so far, an estimate of the time left. */
+    record Timing(long elapsedMs, long leftMs) {
+        static Timing of(StatusBoard board, ExportStatus s, long now) {
+            long end = s.state().terminal() ? s.updatedAt() : now;
+            long elapsed = Math.max(0, end - (board == null ? s.updatedAt() : board.startedAt(s)));
+            long left = -1;
+            if (s.state().terminal()) {
+                left = 0;
+            } else if (s.tasksDone() > 0 && s.tasksPlanned() > 0) {
+                left = elapsed * (s.tasksPlanned() - s.tasksDone()) / s.tasksDone();
+            }
+            return new Timing(elapsed, left);
+        }
+    }
+
+    /**
+     * Burrow's STALLED: the export is not done, there is a backlog (shard workers or assembler) and
+     * none of its tasks finished for {@code stalledAfter} seconds.
+     */
+    static boolean stalled(StatusBoard board, ExportStatus s, List<ConsumerLag> lags, long stalledAfter, long now) {
+        if (s.state().terminal() || s.state() == ExportState.ASSEMBLING) {
+            return false;
+        }
+        boolean backlog = lags.stream().anyMatch(l -> l.total() > 0);
+        return backlog && board != null && now - board.lastProgressAt(s) >= stalledAfter * 1000;
+    }
+
+    static String duration(long ms) {
+        long s = ms / 1000;
+        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
+                : s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+
+    private static long messages(ExportStatus s) {
+        return s.state() == ExportState.SUCCEEDED && s.messagesWritten() != null ? s.messagesWritten() : s.messages();
+    }
+
+    private static long rows(ExportStatus s) {
+        return s.rows() == null ? 0 : s.rows().values().stream().mapToLong(Long::longValue).sum();
     }
 
     static String line(ExportStatus s) {
         String result = s.state() == ExportState.FAILED ? "error: " + s.error()
                 : s.tarball() != null ? s.tarball() : "-";
         return String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9d  %s", s.exportId(), realm(s),
-                s.type(), s.state(), s.tasksDone() + "/" + s.tasksPlanned(),
-                s.state() == ExportState.SUCCEEDED && s.messagesWritten() != null ? s.messagesWritten() : s.messages(),
-                result);
+                s.type(), s.state(), s.tasksDone() + "/" + s.tasksPlanned(), messages(s), result);
     }
 
     private static String realm(ExportStatus s) {
@@ -205,17 +272,33 @@ class StatusCommand implements Callable<Integer> {
         return s.realmId() != null && !name.equals(String.valueOf(s.realmId())) ? name + " (" + s.realmId() + ")" : name;
     }
 
+    /** The detail of one export known only by its latest status (no timing history). */
     static void printDetail(PrintWriter out, ExportStatus s, List<ConsumerLag> lags, Topics topics) {
+        printDetail(out, null, Long.MAX_VALUE / 1000, s, lags, topics);
+    }
+
+    static void printDetail(PrintWriter out, StatusBoard board, long stalledAfter, ExportStatus s, List<ConsumerLag> lags,
+                            Topics topics) {
         if (s == null) {
             out.println("no status yet");
             return;
         }
+        long now = System.currentTimeMillis();
         out.printf("export     %s%n", s.exportId());
         out.printf("request    %s%n", s.requestId());
         out.printf("realm      %s%n", realm(s));
         out.printf("type       %s%n", s.type());
-        out.printf("state      %s%n", s.state());
+        if (stalled(board, s, lags, stalledAfter, now)) {
+            out.printf("state      %s, STALLED: no task finished for %s while %d records wait (start or check the"
+                    + " shard workers and the assembler)%n", s.state(), duration(now - board.lastProgressAt(s)),
+                    lags.stream().mapToLong(ConsumerLag::total).sum());
+        } else {
+            out.printf("state      %s%n", s.state());
+        }
         out.printf("tasks      %d/%d done%n", s.tasksDone(), s.tasksPlanned());
+        Timing t = Timing.of(board, s, now);
+        out.printf("elapsed    %s%s%n", duration(t.elapsedMs()),
+                t.leftMs() > 0 ? ", about " + duration(t.leftMs()) + " left" : "");
         Long written = s.messagesWritten();
         if (written == null) {
             out.printf("messages   %d planned (watermark: message id %d)%n", s.messages(), s.watermark());
@@ -234,10 +317,10 @@ class StatusCommand implements Callable<Integer> {
             out.printf("error      %s%n", s.error());
         }
         if (s.rows() != null && !s.rows().isEmpty()) {
-            out.printf("rows       %s%n", s.rows().entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+            out.printf("rows       %d: %s%n", rows(s), s.rows().entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                     .collect(Collectors.joining(", ")));
         }
         out.printf("updated    %s%n", Instant.ofEpochMilli(s.updatedAt()));
-        out.println("consumer lag: " + lags.stream().map(l -> l.describe(topics)).collect(Collectors.joining(", ")));
+        printLag(out, lags, topics);
     }
 }

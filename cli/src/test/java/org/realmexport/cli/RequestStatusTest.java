@@ -121,7 +121,7 @@ class RequestStatusTest {
         assertThat(lines).filteredOn(l -> l.startsWith("bbbb ")).singleElement().asString()
                 .contains(" FAILED ").endsWith("error: unknown realm 'nope'");
         // a backlog and no worker to take it: the group is STOPPED
-        assertThat(lines).contains("consumer lag: st-shard-workers 2 (config-tasks 0, shard-tasks 2), 0 members, STOPPED, st-assembler -");
+        assertThat(lines).contains("consumer lag: st-shard-workers 2 (config-tasks 0, shard-tasks 2), 0 members, STOPPED, st-assembler 0 (shard-results 0), 0 members");
 
         CliRun one = CliRun.run(env, "status", "--topic-prefix", "st", "aaaa");
         assertThat(one.exitCode()).isZero();

@@ -13,7 +13,7 @@ import java.time.Duration;
  *   <li>{@code realm_export_exports_total{service,state}}: statuses this service posted, by state
  *       (the producer's PLANNED and FAILED, the assembler's SUCCEEDED and FAILED);</li>
  *   <li>{@code realm_export_tasks_total{service,kind,outcome}}: tasks done (ok or failed);</li>
- *   <li>{@code realm_export_rows_written_total} and {@code realm_export_bytes_written_total};</li>
+ *   <li>{@code realm_export_rows_written_total} and {@code realm_export_written_bytes_total};</li>
  *   <li>{@code realm_export_task_seconds{kind}}: a histogram of task durations.</li>
  * </ul>
  */
@@ -47,7 +47,7 @@ public final class ExportMeters {
                 .register(registry).record(took);
         Counter.builder("realm.export.rows.written").description("Database rows written into export files")
                 .tag("service", service).register(registry).increment(rows);
-        Counter.builder("realm.export.bytes.written").baseUnit("bytes").description("Bytes of export files written")
+        Counter.builder("realm.export.written").baseUnit("bytes").description("Bytes of export files written")
                 .tag("service", service).register(registry).increment(bytes);
     }
 }

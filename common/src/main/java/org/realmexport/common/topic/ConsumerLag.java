@@ -146,10 +146,14 @@ public record ConsumerLag(String group, Map<String, Long> perTopic, List<Member>
         }
     }
 
-    private static List<Member> members(Admin admin, String group)
-            throws InterruptedException, ExecutionException, TimeoutException {
-        ConsumerGroupDescription description = admin.describeConsumerGroups(List.of(group)).describedGroups()
-                .get(group).get(15, TimeUnit.SECONDS);
+    /** The group's members; none when the group does not exist (yet: no member ever joined). */
+    private static List<Member> members(Admin admin, String group) throws InterruptedException, TimeoutException {
+        ConsumerGroupDescription description;
+        try {
+            description = admin.describeConsumerGroups(List.of(group)).describedGroups().get(group).get(15, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            return List.of();
+        }
         List<Member> members = new ArrayList<>();
         for (MemberDescription m : description.members()) {
             members.add(new Member(m.clientId(), m.host(), m.assignment().topicPartitions().size()));

@@ -49,6 +49,8 @@ final class ExportFixture {
     final Map<String, ArrayNode> records = new LinkedHashMap<>();
     /** Keys stats.json carries besides the counts (a list of skipped tables ...). */
     final Map<String, Object> statsExtras = new TreeMap<>();
+    /** manifest.json's keys besides "files" (the export type ...). */
+    final ObjectNode manifestExtras = JSON.createObjectNode();
     /** Files of the four file directories, by relative path. */
     final Map<String, byte[]> blobs = new TreeMap<>();
 
@@ -200,7 +202,7 @@ final class ExportFixture {
         }
         stats.putAll(statsExtras);
         JSON.writeValue(dir.resolve("stats.json").toFile(), stats);
-        writeManifest(dir);
+        writeManifest(dir, manifestExtras);
         return dir;
     }
 
@@ -217,6 +219,10 @@ final class ExportFixture {
     }
 
     static void writeManifest(Path dir) throws IOException {
+        writeManifest(dir, JSON.createObjectNode());
+    }
+
+    static void writeManifest(Path dir, ObjectNode extras) throws IOException {
         ObjectNode entries = JSON.createObjectNode();
         for (String rel : relativeFiles(dir)) {
             if (rel.equals("manifest.json")) {
@@ -225,7 +231,7 @@ final class ExportFixture {
             byte[] bytes = Files.readAllBytes(dir.resolve(rel));
             entries.set(rel, JSON.createObjectNode().put("sha256", sha256(bytes)).put("size", bytes.length));
         }
-        ObjectNode manifest = JSON.createObjectNode();
+        ObjectNode manifest = extras.deepCopy();
         manifest.set("files", entries);
         JSON.writeValue(dir.resolve("manifest.json").toFile(), manifest);
     }

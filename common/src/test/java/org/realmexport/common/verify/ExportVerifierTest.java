@@ -43,6 +43,38 @@ class ExportVerifierTest {
     }
 
     @Test
+    void aPublicExportWithDirectMessagesAGroupOrAPrivateStreamBreaksItsPrivacyRules() throws IOException {
+        fixture.manifestExtras.put("export_type", "public");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) fixture.realm.get("zerver_stream").get(0)).put("invite_only", true);
+
+        assertThat(problemsOf(fixture.write(tmp)))
+                .anyMatch(p -> p.equals("realm.json: a public export holds direct-message group 30"))
+                .anyMatch(p -> p.startsWith("messages-000001.json: a public export holds direct message 1001"))
+                .anyMatch(p -> p.startsWith("messages-000001.json: a public export holds message 1002 of private stream 20"));
+    }
+
+    @Test
+    void aConsentExportHoldsOnlyWhatConsentingUsersCouldSee() throws IOException {
+        fixture.manifestExtras.put("export_type", "full-with-consent");
+        fixture.manifestExtras.putArray("consenting_user_ids").add(10).add(11).add(12).add(13);
+        assertThat(problemsOf(fixture.write(tmp.resolve("all")))).isEmpty();
+
+        // user 12 withdraws: still active, still with usermessages
+        fixture.manifestExtras.putArray("consenting_user_ids").add(10).add(11).add(13);
+        assertThat(problemsOf(fixture.write(tmp.resolve("withdrawn"))))
+                .anyMatch(p -> p.startsWith("realm.json: user 12 did not consent but is exported as an active user"))
+                .anyMatch(p -> p.matches("messages-00000\\d\\.json: usermessage \\d+ belongs to user 12, who did not consent"));
+    }
+
+    @Test
+    void aConsentExportWithoutItsConsentingUsersIsReported() throws IOException {
+        fixture.manifestExtras.put("export_type", "full-with-consent");
+
+        assertThat(problemsOf(fixture.write(tmp))).contains("manifest.json: a full export with consent lacks"
+                + " 'consenting_user_ids'");
+    }
+
+    @Test
     void theWorkersPartsDirectoryIsNotPartOfTheExport() throws IOException {
         Path dir = fixture.write(tmp);
         Files.createDirectories(dir.resolve(".parts"));
