@@ -14,11 +14,13 @@ import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.metrics.ServiceMetrics;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.storage.ExportStores;
+import org.realmexport.common.storage.upload.UploadSource;
+import org.realmexport.common.storage.upload.UploadSources;
 import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Path;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
@@ -50,6 +52,7 @@ public final class ExportAssembler implements AutoCloseable {
     private final FinalizerHooks hooks;
     private Database database;
     private ExportStores stores;
+    private UploadSource uploads;
     private FinalizerService finalizers;
     private volatile KafkaStreams streams;
     private KafkaStreamsMetrics streamsMetrics;
@@ -83,9 +86,9 @@ public final class ExportAssembler implements AutoCloseable {
             int finalizerThreads = config.getInt(ExportAssemblerConfig.FINALIZER_THREADS);
             // one connection per finalizing, one more for reading the schema catalog once
             database = Database.open(config, finalizerThreads + 1, "assembler");
-            String uploads = config.getString(RealmExportConfig.UPLOADS_DIR);
             stores = new ExportStores(config);
-            ExportFinalizer finalizer = new ExportFinalizer(database, stores, uploads == null ? null : Path.of(uploads),
+            uploads = UploadSources.open(config);
+            ExportFinalizer finalizer = new ExportFinalizer(database, stores, uploads,
                     config.avatarSalt(), config.getBoolean(ExportAssemblerConfig.UPLOADS_ALLOW_MISSING),
                     config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
             serviceMetrics = ServiceMetrics.open(config, registry, SERVICE);
@@ -174,6 +177,13 @@ public final class ExportAssembler implements AutoCloseable {
         }
         if (finalizers != null) {
             finalizers.close();
+        }
+        if (uploads != null) {
+            try {
+                uploads.close();
+            } catch (IOException e) {
+                LOG.debug("closing the uploads source: {}", e.toString());
+            }
         }
         if (stores != null) {
             stores.close();

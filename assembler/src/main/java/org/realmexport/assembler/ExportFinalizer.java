@@ -14,6 +14,7 @@ import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.ExportStores;
+import org.realmexport.common.storage.upload.UploadSource;
 import org.realmexport.common.storage.StoredFile;
 
 import org.slf4j.Logger;
@@ -23,7 +24,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -86,18 +86,18 @@ final class ExportFinalizer {
 
     private final Database database;
     private final ExportStores stores;
-    private final Path uploadsDir;
+    private final UploadSource uploads;
     private final String avatarSalt;
     private final boolean allowMissingFiles;
     private final int gzipLevel;
     private final FinalizerHooks hooks;
 
-    ExportFinalizer(Database database, ExportStores stores, Path uploadsDir, String avatarSalt,
+    ExportFinalizer(Database database, ExportStores stores, UploadSource uploads, String avatarSalt,
                     boolean allowMissingFiles, int gzipLevel,
                     FinalizerHooks hooks) {
         this.database = database;
         this.stores = stores;
-        this.uploadsDir = uploadsDir;
+        this.uploads = uploads;
         this.avatarSalt = avatarSalt;
         this.allowMissingFiles = allowMissingFiles;
         this.gzipLevel = gzipLevel;
@@ -188,7 +188,7 @@ final class ExportFinalizer {
             references.check();
             steps.done("attachments");
 
-            MediaExporter media = new MediaExporter(connection, catalog, uploadsDir, avatarSalt, out, realmId);
+            MediaExporter media = new MediaExporter(connection, catalog, uploads, avatarSalt, out, realmId);
             Map<String, Long> records = media.exportAll(attachments.attachments());
             connection.rollback(); // read-only: end the snapshot
             steps.done("media files");

@@ -24,6 +24,7 @@ import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.storage.ExportStores;
+import org.realmexport.common.storage.upload.UploadSources;
 import org.realmexport.common.topic.Topics;
 import org.realmexport.common.verify.ExportVerifier;
 import org.realmexport.localstack.EmbeddedStack;
@@ -324,7 +325,7 @@ class ExportAssemblerTest {
 
         // no salt: the export fails, naming the first users whose avatar files cannot be found
         Fixture failing = new Fixture(temp.resolve("no-salt"));
-        ExportFinalizer strict = new ExportFinalizer(db, localStores(), stack.uploadsDir(), null, false,
+        ExportFinalizer strict = new ExportFinalizer(db, localStores(), UploadSources.local(stack.uploadsDir()), null, false,
                 TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
         List<TaskResult> results = failing.allTasks();
         assertThatThrownBy(() -> strict.finalizeExport(failing.worker.planned(results.size(), 0), each(results)))
@@ -338,7 +339,7 @@ class ExportAssemblerTest {
 
         // allowed: the export is made without them, stats.json lists every one, verify reports them
         Fixture allowed = new Fixture(temp.resolve("allowed"));
-        ExportFinalizer lenient = new ExportFinalizer(db, localStores(), stack.uploadsDir(), null, true,
+        ExportFinalizer lenient = new ExportFinalizer(db, localStores(), UploadSources.local(stack.uploadsDir()), null, true,
                 TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
         List<TaskResult> allowedResults = allowed.allTasks();
         ExportFinalizer.Finalized done = lenient.finalizeExport(allowed.worker.planned(allowedResults.size(), 0),
@@ -373,7 +374,7 @@ class ExportAssemblerTest {
         Fixture f = new Fixture(temp);
         List<TaskResult> results = f.allTasks();
         results.set(0, f.worker.realmTask(results.size(), user));
-        ExportFinalizer finalizer = new ExportFinalizer(db, localStores(), stack.uploadsDir(), realms.avatarSalt(), false,
+        ExportFinalizer finalizer = new ExportFinalizer(db, localStores(), UploadSources.local(stack.uploadsDir()), realms.avatarSalt(), false,
                 TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
 
         assertThatThrownBy(() -> finalizer.finalizeExport(f.worker.planned(results.size(), 0), each(results)))
@@ -501,7 +502,7 @@ class ExportAssemblerTest {
                 // and finalizing once more (as a finalizer that died after posting would) gives the same tarball
                 ExportFinalizer again = new ExportFinalizer(db,
                         new ExportStores(new ExportAssemblerConfig(config(prefix, temp.resolve("state")))),
-                        stack.uploadsDir(), realms.avatarSalt(), false, TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+                        UploadSources.local(stack.uploadsDir()), realms.avatarSalt(), false, TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
                 ExportFinalizer.Finalized redo = again.finalizeExport(end, visitor -> {
                     for (TaskResult r : results) {
                         visitor.accept(r);

@@ -4,9 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.admin.Admin;
 import org.realmexport.assembler.ExportAssembler;
 import org.realmexport.assembler.ExportAssemblerConfig;
-import org.realmexport.common.ExportId;
 import org.realmexport.common.ExportType;
-import org.realmexport.common.Json;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
@@ -26,6 +24,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,7 +66,9 @@ class DemoCommand implements Callable<Integer> {
     String type;
 
     @Option(names = "--storage", paramLabel = "local|s3", defaultValue = "local",
-            description = "Where the generated uploads live (default ${DEFAULT-VALUE}; only local is built yet).")
+            description = "Where the generated uploads live and the export goes (default ${DEFAULT-VALUE}): local"
+                    + " disk, or the embedded S3 server (uploads in Zulip's two buckets, the export in a bucket,"
+                    + " and a downloaded copy of the tarball in --output).")
     String storage;
 
     @Option(names = "--output", paramLabel = "DIR", defaultValue = "demo-output",
@@ -86,9 +87,10 @@ class DemoCommand implements Callable<Integer> {
         if (messages < 1 || workers < 1 || timeout < 1) {
             throw new UsageException("--messages, --workers and --timeout must be at least 1");
         }
-        if (!"local".equals(storage)) {
-            throw UsageException.notBuiltYet("demo --storage " + storage, "S3 storage of uploads and exports");
+        if (!"local".equals(storage) && !"s3".equals(storage)) {
+            throw new UsageException("--storage is local or s3, not '" + storage + "'");
         }
+        boolean s3 = "s3".equals(storage);
         Path outputDir = output.toAbsolutePath().normalize();
         Files.createDirectories(outputDir);
 
@@ -102,7 +104,12 @@ class DemoCommand implements Callable<Integer> {
             Map<String, Object> cfg = new HashMap<>();
             cfg.put(RealmExportConfig.BOOTSTRAP_SERVERS, stack.kafkaBootstrap());
             cfg.put(RealmExportConfig.JDBC_URL, stack.jdbcUrl());
-            cfg.put(RealmExportConfig.UPLOADS_DIR, stack.uploadsDir().toString());
+            URI exportTo = outputDir.toUri();
+            if (s3) {
+                exportTo = DemoS3.prepare(stack, realms, cfg, err);
+            } else {
+                cfg.put(RealmExportConfig.UPLOADS_DIR, stack.uploadsDir().toString());
+            }
             // one partition per worker thread is all the demo can use; more only adds idle fetchers
             cfg.put(RealmExportConfig.TASK_PARTITIONS, Math.max(workers, 2));
             Map<String, Object> assemblerCfg = new HashMap<>(cfg);
@@ -128,7 +135,7 @@ class DemoCommand implements Callable<Integer> {
                 ExportStatus last;
                 String exportId;
                 try (StatusBoard board = new StatusBoard(KafkaClients.readerProperties(config), config.topics().status())) {
-                    exportId = RequestCommand.post(config, realm.stringId(), exportType, outputDir.toUri(), null);
+                    exportId = RequestCommand.post(config, realm.stringId(), exportType, exportTo, null);
                     err.printf("requested a %s export of realm '%s' (id %d): export %s%n", exportType.cliName(),
                             realm.stringId(), realm.realmId(), exportId);
                     last = StatusCommand.follow(board, exportId, err, timeout);
@@ -139,15 +146,15 @@ class DemoCommand implements Callable<Integer> {
                             + (last == null ? "no status arrived" : last.state() + (last.error() == null ? "" : ": " + last.error())));
                     return RealmExportCommand.FAILED;
                 }
-                ExportVerifier.Report report = new ExportVerifier().verify(Path.of(last.tarball()));
+                Path tarball = s3 ? DemoS3.download(stack, last.tarball(), outputDir, err) : Path.of(last.tarball());
+                ExportVerifier.Report report = new ExportVerifier().verify(tarball);
                 if (!report.ok()) {
                     report.problems().forEach(p -> err.println("verify: " + p));
                     err.println("demo export " + exportId + " failed verification (" + report.problems().size() + " problems)");
                     return RealmExportCommand.FAILED;
                 }
-                printSummary(out, last, realm, exportSeconds, (System.nanoTime() - started) / 1e9,
-                        Path.of(last.tarball()).resolveSibling(ExportId.directoryName(exportId)));
-                out.println(last.tarball());
+                printSummary(out, last, realm, exportSeconds, (System.nanoTime() - started) / 1e9, tarball);
+                out.println(tarball);
                 return RealmExportCommand.OK;
             } finally {
                 closeAll(services, err);
@@ -185,7 +192,7 @@ class DemoCommand implements Callable<Integer> {
     }
 
     private static void printSummary(PrintWriter out, ExportStatus status, GeneratedRealm realm, double exportSeconds,
-                                     double totalSeconds, Path exportDir) throws java.io.IOException {
+                                     double totalSeconds, Path tarball) throws java.io.IOException {
         out.printf(Locale.ROOT, "export %s of realm '%s' (id %d): %s%n", status.exportId(), realm.stringId(),
                 realm.realmId(), status.state());
         Map<String, Long> rows = status.rows() == null ? Map.of() : new TreeMap<>(status.rows());
@@ -194,11 +201,11 @@ class DemoCommand implements Callable<Integer> {
         // the manifest lists every file of the export but itself
         long files = 0;
         long bytes = 0;
-        for (JsonNode file : Json.MAPPER.readTree(exportDir.resolve("manifest.json").toFile()).get("files")) {
+        for (JsonNode file : DemoS3.manifest(tarball).get("files")) {
             files++;
             bytes += file.get("size").asLong();
         }
-        out.printf(Locale.ROOT, "files:       %,d (%,d bytes) in %s%n", files + 1, bytes, exportDir);
+        out.printf(Locale.ROOT, "files:       %,d (%,d bytes) in %s%n", files + 1, bytes, tarball);
         out.printf(Locale.ROOT, "tarball:     %s (%,d bytes, sha256 %s)%n", status.tarball(),
                 status.size() == null ? 0 : status.size(), status.sha256());
         out.printf(Locale.ROOT, "export time: %.2f s (%,.0f messages/s); demo total %.1f s%n", exportSeconds,

@@ -34,11 +34,11 @@ class RealmExportCommandTest {
     }
 
     @Test
-    void theDemoOnS3IsNotBuiltYet() {
-        CliRun run = CliRun.run("demo", "--storage", "s3");
+    void theDemoRefusesAStorageItDoesNotKnow() {
+        CliRun run = CliRun.run("demo", "--storage", "ftp");
 
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.err()).startsWith("realm-export demo: not built yet").hasLineCount(1);
+        assertThat(run.err()).contains("--storage is local or s3, not 'ftp'").hasLineCount(1);
     }
 
     @Test

@@ -35,6 +35,8 @@ public class RealmExportConfig extends AbstractConfig {
     public static final String S3_ATTEMPT_TIMEOUT_MS = "s3.attempt.timeout.ms";
     public static final String S3_CALL_TIMEOUT_MS = "s3.call.timeout.ms";
     public static final String S3_PART_SIZE = "s3.part.size";
+    public static final String S3_UPLOADS_BUCKET = "s3.uploads.bucket";
+    public static final String S3_AVATAR_BUCKET = "s3.avatar.bucket";
     public static final String METRICS_PORT = "metrics.port";
     public static final String DB_RETRY_ATTEMPTS = "db.retry.attempts";
     public static final String DB_RETRY_BACKOFF_MS = "db.retry.backoff.ms";
@@ -45,16 +47,18 @@ public class RealmExportConfig extends AbstractConfig {
      * Environment variables that `realm-export stack` prints and docker-compose sets, and the
      * config key each fills. An explicit option always wins over the environment.
      */
-    public static final Map<String, String> ENVIRONMENT = Map.of(
-            "KAFKA_BOOTSTRAP", BOOTSTRAP_SERVERS,
-            "JDBC_URL", JDBC_URL,
-            "JDBC_USER", JDBC_USER,
-            "JDBC_PASSWORD", JDBC_PASSWORD,
-            "S3_ENDPOINT", S3_ENDPOINT,
-            "S3_ACCESS_KEY", S3_ACCESS_KEY,
-            "S3_SECRET_KEY", S3_SECRET_KEY,
-            "UPLOADS_DIR", UPLOADS_DIR,
-            "TOPIC_PREFIX", TOPIC_PREFIX);
+    public static final Map<String, String> ENVIRONMENT = Map.ofEntries(
+            Map.entry("KAFKA_BOOTSTRAP", BOOTSTRAP_SERVERS),
+            Map.entry("JDBC_URL", JDBC_URL),
+            Map.entry("JDBC_USER", JDBC_USER),
+            Map.entry("JDBC_PASSWORD", JDBC_PASSWORD),
+            Map.entry("S3_ENDPOINT", S3_ENDPOINT),
+            Map.entry("S3_ACCESS_KEY", S3_ACCESS_KEY),
+            Map.entry("S3_SECRET_KEY", S3_SECRET_KEY),
+            Map.entry("S3_AUTH_UPLOADS_BUCKET", S3_UPLOADS_BUCKET),
+            Map.entry("S3_AVATAR_BUCKET", S3_AVATAR_BUCKET),
+            Map.entry("UPLOADS_DIR", UPLOADS_DIR),
+            Map.entry("TOPIC_PREFIX", TOPIC_PREFIX));
 
     public static ConfigDef baseConfigDef() {
         return new ConfigDef()
@@ -72,6 +76,13 @@ public class RealmExportConfig extends AbstractConfig {
                 .define(JDBC_PASSWORD, Type.PASSWORD, null, Importance.MEDIUM, "Database password, when not in the URL.")
                 .define(UPLOADS_DIR, Type.STRING, null, Importance.MEDIUM,
                         "Zulip's LOCAL_UPLOADS_DIR (env UPLOADS_DIR), for local-storage uploads.")
+                .define(S3_UPLOADS_BUCKET, Type.STRING, null, Importance.MEDIUM,
+                        "Zulip's S3_AUTH_UPLOADS_BUCKET (env S3_AUTH_UPLOADS_BUCKET), for S3-storage uploads:"
+                                + " attachments are read from it (objects listed by the realm's prefix), and avatars,"
+                                + " emoji and realm icons from s3.avatar.bucket. Takes precedence over uploads.dir.")
+                .define(S3_AVATAR_BUCKET, Type.STRING, null, Importance.MEDIUM,
+                        "Zulip's S3_AVATAR_BUCKET (env S3_AVATAR_BUCKET): avatars, custom emoji, realm icons and"
+                                + " logos, when uploads are in S3 (set with s3.uploads.bucket).")
                 .define(UPLOADS_ALLOW_MISSING, Type.BOOLEAN, false, Importance.MEDIUM,
                         "Export even when files the export refers to (uploads, uploaded avatars, custom emoji,"
                                 + " realm icons) cannot be found, listing them under missing_files in stats.json."
