@@ -112,7 +112,7 @@ public final class ExportAssembler implements AutoCloseable {
             ks.start();
             LOG.info("assembler started: application {} on {}, state in {}, {} finalizer threads",
                     topics.group(SERVICE), config.getString(RealmExportConfig.BOOTSTRAP_SERVERS),
-                    config.getString(ExportAssemblerConfig.STATE_DIR), finalizerThreads);
+                    config.stateDir(), finalizerThreads);
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -148,7 +148,7 @@ public final class ExportAssembler implements AutoCloseable {
         Properties props = config.kafkaProperties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, topics.group(SERVICE));
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        props.put(StreamsConfig.STATE_DIR_CONFIG, config.getString(ExportAssemblerConfig.STATE_DIR));
+        props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir());
         props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.getLong(ExportAssemblerConfig.COMMIT_INTERVAL_MS));
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(ExportAssemblerConfig.STREAM_THREADS));
         props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.getShort(RealmExportConfig.REPLICATION_FACTOR));
