@@ -5,7 +5,8 @@ import org.realmexport.common.event.TaskResult;
 
 /**
  * What the progress processor consumes: a worker's {@link TaskResult} or an {@link ExportStatus}
- * (PLANNED/FAILED from the producer, ASSEMBLING/SUCCEEDED/FAILED back from the assembler itself).
+ * (PLANNED or FAILED from the producer; a FAILED the assembler sent itself comes back too, and is
+ * ignored).
  * Both inputs are merged into one stream and repartitioned by export id, because the results
  * topic and the status topic have different partition counts and an export's state must live
  * in one task. Exactly one field is set.

@@ -16,14 +16,16 @@ import org.realmexport.common.topic.Topics;
 
 /**
  * <pre>
- * shard-results ─┐                                                        ┌─► status (RUNNING, ASSEMBLING, FAILED)
- *                ├─ decode ─► repartition by export id ─► progress ───────┤
- * status ────────┘    │           (one export = one task)   │ stores:     └─► finalizer (off the thread)
- *   (PLANNED, ASSEMBLING,        └─► dlq (unreadable)        │ assembler-exports        │
- *    SUCCEEDED, FAILED)                                       │ assembler-task-results ◄─┘ (interactive query)
+ * shard-results ─┐                                                      ┌─► status (RUNNING, ASSEMBLING,
+ *                ├─ decode ─► repartition by export id ─► progress ─────┘     SUCCEEDED, FAILED)
+ * status ────────┘    │          (one export = one task)     │  ▲
+ *   (PLANNED, FAILED) └─► dlq (unreadable)                    ▼  │ terminal status, sent by a punctuator
+ *                                                        finalizers (off the stream thread;
+ *                                                        read assembler-task-results by interactive query)
  * </pre>
  * The two input topics have different partition counts, so an export's records are merged and
- * repartitioned by export id before the stateful step.
+ * repartitioned by export id before the stateful step. Every status the assembler decides leaves
+ * through the stream's exactly-once producer, in order; none has to come back for the flow to go on.
  */
 final class AssemblerTopology {
     static final String EVENTS_REPARTITION = "events";
@@ -31,7 +33,7 @@ final class AssemblerTopology {
     private AssemblerTopology() {
     }
 
-    static Topology build(Topics topics, FinalizerService finalizers, AssemblerMetrics metrics,
+    static Topology build(Topics topics, ProgressProcessor.Finalizers finalizers, AssemblerMetrics metrics,
                           long progressIntervalMs, long retentionMs) {
         Serde<String> keys = Serdes.String();
         Serde<AssemblerEvent> events = JsonSerde.of(AssemblerEvent.class);

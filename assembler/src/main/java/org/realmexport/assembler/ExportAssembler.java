@@ -3,11 +3,6 @@ package org.realmexport.assembler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -35,7 +30,7 @@ import java.util.Properties;
  * {@code <prefix>-assembler}, exactly-once) that counts the task results of each export once,
  * reports progress, decides when an export is complete or failed, and hands complete exports to
  * finalizers that run off the stream thread (attachments, reactions, clients, uploads, stats,
- * manifest, tarball) and post SUCCEEDED or FAILED on the status topic.
+ * manifest, tarball); their SUCCEEDED or FAILED leaves through the stream like every status.
  *
  * <pre>{@code
  * try (ExportAssembler assembler = new ExportAssembler(Map.of(
@@ -58,7 +53,6 @@ public final class ExportAssembler implements AutoCloseable {
     private Database database;
     private ExportStores stores;
     private UploadSource uploads;
-    private Producer<String, byte[]> producer;
     private FinalizerService finalizers;
     private volatile KafkaStreams streams;
     private KafkaStreamsMetrics streamsMetrics;
@@ -97,14 +91,13 @@ public final class ExportAssembler implements AutoCloseable {
             ExportFinalizer finalizer = new ExportFinalizer(database, stores, uploads,
                     config.avatarSalt(), config.getBoolean(ExportAssemblerConfig.UPLOADS_ALLOW_MISSING),
                     config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
-            producer = new KafkaProducer<>(producerProperties());
             serviceMetrics = ServiceMetrics.open(config, registry, SERVICE);
             MeterRegistry meters = serviceMetrics.registry();
             AssemblerMetrics metrics = new AssemblerMetrics(serviceMetrics.meters());
             finalizers = new FinalizerService(finalizer, partition -> streams().store(
                     StoreQueryParameters.fromNameAndType(ProgressProcessor.RESULTS_STORE,
                             QueryableStoreTypes.<String, byte[]>keyValueStore()).withPartition(partition)),
-                    producer, topics.status(), metrics, finalizerThreads, RetryPolicy.of(config));
+                    metrics, finalizerThreads, RetryPolicy.of(config));
             KafkaStreams ks = new KafkaStreams(AssemblerTopology.build(topics, finalizers, metrics,
                     config.getLong(ExportAssemblerConfig.PROGRESS_INTERVAL_MS),
                     config.getLong(ExportAssemblerConfig.RESULTS_RETENTION_MS)), streamsProperties());
@@ -119,7 +112,7 @@ public final class ExportAssembler implements AutoCloseable {
             ks.start();
             LOG.info("assembler started: application {} on {}, state in {}, {} finalizer threads",
                     topics.group(SERVICE), config.getString(RealmExportConfig.BOOTSTRAP_SERVERS),
-                    config.getString(ExportAssemblerConfig.STATE_DIR), finalizerThreads);
+                    config.stateDir(), finalizerThreads);
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -151,21 +144,11 @@ public final class ExportAssembler implements AutoCloseable {
         }
     }
 
-    private Properties producerProperties() {
-        Properties props = config.kafkaProperties();
-        props.put(ProducerConfig.CLIENT_ID_CONFIG, topics.group(SERVICE) + "-finalizer");
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        return props;
-    }
-
     private Properties streamsProperties() {
         Properties props = config.kafkaProperties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, topics.group(SERVICE));
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        props.put(StreamsConfig.STATE_DIR_CONFIG, config.getString(ExportAssemblerConfig.STATE_DIR));
+        props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir());
         props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.getLong(ExportAssemblerConfig.COMMIT_INTERVAL_MS));
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(ExportAssemblerConfig.STREAM_THREADS));
         props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.getShort(RealmExportConfig.REPLICATION_FACTOR));
@@ -194,9 +177,6 @@ public final class ExportAssembler implements AutoCloseable {
         }
         if (finalizers != null) {
             finalizers.close();
-        }
-        if (producer != null) {
-            producer.close(Duration.ofSeconds(10));
         }
         if (uploads != null) {
             try {

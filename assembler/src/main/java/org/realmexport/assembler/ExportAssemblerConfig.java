@@ -28,13 +28,17 @@ public class ExportAssemblerConfig extends RealmExportConfig {
     public static final String GZIP_LEVEL = "gzip.level";
     public static final String STATESTORE_CACHE_MAX_BYTES = "statestore.cache.max.bytes";
 
-    static final String DEFAULT_STATE_DIR =
-            Path.of(System.getProperty("java.io.tmpdir"), "realm-export-assembler").toString();
+    /**
+     * Empty: a directory of this process's own under the temporary directory, so that two
+     * assemblers on one host never share (and lock each other out of) one state directory.
+     */
+    static final String DEFAULT_STATE_DIR = "";
 
     private static final ConfigDef CONFIG = baseConfigDef()
             .define(STATE_DIR, Type.STRING, DEFAULT_STATE_DIR, Importance.HIGH,
                     "Directory of the Kafka Streams state (RocksDB) of the assembler. Losing it is safe"
-                            + " (the state is restored from its changelog topics), only slower to start.")
+                            + " (the state is restored from its changelog topics), only slower to start. Empty: "
+                            + "<tmpdir>/realm-export-assembler-<pid>, one per process (give a lasting one to restart faster).")
             .define(STREAM_THREADS, Type.INT, 1, Range.atLeast(1), Importance.LOW,
                     "Kafka Streams threads; they only count results, one is plenty.")
             .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
@@ -70,5 +74,13 @@ public class ExportAssemblerConfig extends RealmExportConfig {
     String avatarSalt() {
         Password salt = getPassword(AVATAR_SALT);
         return salt == null ? null : salt.value();
+    }
+
+    /** The state directory: {@code state.dir}, or one of this process's own. */
+    public String stateDir() {
+        String dir = getString(STATE_DIR);
+        return dir == null || dir.isBlank()
+                ? Path.of(System.getProperty("java.io.tmpdir"), "realm-export-assembler-" + ProcessHandle.current().pid()).toString()
+                : dir;
     }
 }

@@ -28,15 +28,22 @@ record ExportProgress(Phase phase, ExportStatus planned, int tasksPlanned, int t
     enum Phase {
         /** Waiting for results (and for the plan). */
         COLLECTING,
-        /** ASSEMBLING was sent; finalizing starts when it comes back committed from the status topic. */
+        /**
+         * Earlier versions' phase between sending ASSEMBLING and finalizing; a store restored from
+         * them may hold it, and it is treated as FINALIZING.
+         */
         ASSEMBLING,
-        /** Handed to a finalizer; handed again after a restart until SUCCEEDED/FAILED comes back. */
+        /** ASSEMBLING sent and the export handed to a finalizer; handed again after a restart until it answers. */
         FINALIZING,
         SUCCEEDED,
         FAILED;
 
         boolean terminal() {
             return this == SUCCEEDED || this == FAILED;
+        }
+
+        boolean finalizing() {
+            return this == FINALIZING || this == ASSEMBLING;
         }
     }
 

@@ -14,15 +14,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Base64;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * Reads the raw records of the results and status topics: keeps results and the statuses the
- * assembler acts on (everything but its own RUNNING), keyed by export id, and turns what it
+ * assembler acts on (the producer's PLANNED and FAILED; not its own RUNNING, ASSEMBLING and
+ * SUCCEEDED), keyed by export id, and turns what it
  * cannot read into a {@link DeadLetter} instead of stopping the stream.
  */
 final class InputDecoder implements Processor<String, byte[], String, InputDecoder.Decoded> {
     static final String SERVICE = "assembler";
     private static final Logger LOG = LoggerFactory.getLogger(InputDecoder.class);
+    /** States only the assembler writes. */
+    private static final Set<ExportState> OWN_STATES = EnumSet.of(ExportState.RUNNING, ExportState.ASSEMBLING,
+            ExportState.SUCCEEDED);
 
     /** Exactly one of the two is set. */
     record Decoded(AssemblerEvent event, DeadLetter deadLetter) {
@@ -55,8 +61,8 @@ final class InputDecoder implements Processor<String, byte[], String, InputDecod
                 }
                 ExportStatus status = Json.fromBytes(record.value(), ExportStatus.class);
                 check(status, status.exportId(), status.state(), "state");
-                if (status.state() == ExportState.RUNNING) {
-                    return; // our own progress reports
+                if (OWN_STATES.contains(status.state())) {
+                    return; // written by this assembler, which decided them: nothing to learn
                 }
                 event = AssemblerEvent.of(status);
             }

@@ -20,31 +20,48 @@ import org.realmexport.common.ExportId;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 /**
- * Counts each task of an export once and decides: complete (ASSEMBLING) or failed (FAILED).
- * Runs on the stream thread, so it only decides; the long I/O of finalizing runs in the
- * {@link FinalizerService}.
+ * Counts each task of an export once and decides: complete (ASSEMBLING, then the finalizer's
+ * SUCCEEDED or FAILED) or failed (FAILED). Runs on the stream thread, so it only decides; the long
+ * I/O of finalizing runs in the {@link Finalizers} it hands complete exports to.
  *
- * <p>Finalizing starts when the assembler's own ASSEMBLING status comes back from the status
- * topic, not when it is decided: the stream reads with read_committed, so by then the decision is
- * committed, and the finalizer's SUCCEEDED/FAILED (sent by another producer) can only land after
- * it in the status partition, never before. The FINALIZING phase is in the store (changelogged
- * in the same transaction as the consumed offset), so a restarted or newly assigned task hands
- * every export still in that phase to the finalizer again; finalizing is idempotent.
+ * <p>One way: results and the producer's statuses come in, every status the assembler decides
+ * goes out through the stream (one exactly-once producer, in order). An export found complete is
+ * handed to the finalizers at once, and the status they answer with is sent by a punctuator of
+ * this processor; nothing comes back through the status topic. The FINALIZING phase is in the
+ * store (changelogged in the same transaction as the consumed offset), so a restarted or newly
+ * assigned task hands every export still in that phase to the finalizers again; finalizing is
+ * idempotent.
  */
 final class ProgressProcessor implements Processor<String, AssemblerEvent, String, ExportStatus> {
     static final String EXPORTS_STORE = "assembler-exports";
     static final String RESULTS_STORE = "assembler-task-results";
     private static final Logger LOG = LoggerFactory.getLogger(ProgressProcessor.class);
     private static final Duration CLEANUP_INTERVAL = Duration.ofMinutes(10);
+    /** How often finished finalizings are looked for. */
+    private static final Duration FINALIZED_CHECK = Duration.ofMillis(100);
     /** Exports removed per clean-up sweep, so that one sweep never stalls the stream thread. */
     private static final int CLEANUP_BATCH = 200;
 
-    private final FinalizerService finalizers;
+    /** Where complete exports go: finalizing off the stream thread, answered by a terminal status. */
+    interface Finalizers {
+        /**
+         * Starts finalizing (or joins the finalizing already running) of an export; the future
+         * answers its SUCCEEDED or FAILED status, or null when finalizing was stopped.
+         */
+        Future<ExportStatus> submit(ExportStatus assembling, int partition);
+    }
+
+    private final Finalizers finalizers;
     private final AssemblerMetrics metrics;
     private final long progressIntervalMs;
     private final long retentionMs;
@@ -55,8 +72,10 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
     private int partition;
     /** Exports whose RUNNING status was held back by the throttle (in memory: losing it costs one update). */
     private final Set<String> unreported = new LinkedHashSet<>();
+    /** Finalizings of this task's exports, by export id. */
+    private final Map<String, Future<ExportStatus>> finalizing = new LinkedHashMap<>();
 
-    ProgressProcessor(FinalizerService finalizers, AssemblerMetrics metrics, long progressIntervalMs, long retentionMs) {
+    ProgressProcessor(Finalizers finalizers, AssemblerMetrics metrics, long progressIntervalMs, long retentionMs) {
         this.finalizers = finalizers;
         this.metrics = metrics;
         this.progressIntervalMs = progressIntervalMs;
@@ -84,7 +103,7 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
         try (KeyValueIterator<String, ExportProgress> it = exports.all()) {
             while (it.hasNext()) {
                 ExportProgress p = it.next().value;
-                if (p.phase() == Phase.FINALIZING && p.planned() != null) {
+                if (p.phase().finalizing() && p.planned() != null) {
                     resume.add(p.status(ExportState.ASSEMBLING, null));
                 }
             }
@@ -92,8 +111,9 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
         for (ExportStatus status : resume) {
             LOG.info("export {}: resuming its finalizing (task {} assigned to this instance)",
                     status.exportId(), ctx.taskId());
-            finalizers.submit(status, partition);
+            finalizing.put(status.exportId(), finalizers.submit(status, partition));
         }
+        ctx.schedule(FINALIZED_CHECK, PunctuationType.WALL_CLOCK_TIME, this::reportFinalized);
         if (progressIntervalMs > 0) {
             ctx.schedule(Duration.ofMillis(progressIntervalMs), PunctuationType.WALL_CLOCK_TIME, this::reportHeldBack);
         }
@@ -149,14 +169,6 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
                 }
                 return progress.withPlanned(status);
             }
-            case ASSEMBLING -> {
-                if (progress.phase() != Phase.ASSEMBLING) {
-                    return null; // an echo we already acted on, or one from before a state reset
-                }
-                ExportProgress finalizing = progress.in(Phase.FINALIZING, now);
-                finalizers.submit(finalizing.status(ExportState.ASSEMBLING, null), partition);
-                return finalizing;
-            }
             case SUCCEEDED, FAILED -> {
                 if (progress.phase().terminal()) {
                     return null;
@@ -165,7 +177,10 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
                     LOG.info("export {}: FAILED before assembly ({}); its results will be ignored",
                             exportId, status.error());
                 }
-                finalizers.cancel(exportId);
+                Future<ExportStatus> job = finalizing.remove(exportId);
+                if (job != null) {
+                    job.cancel(true);
+                }
                 unreported.remove(exportId);
                 Phase phase = status.state() == ExportState.SUCCEEDED ? Phase.SUCCEEDED : Phase.FAILED;
                 ExportProgress ended = progress.in(phase, now);
@@ -176,7 +191,7 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
                 return ended;
             }
             default -> {
-                return null; // RUNNING is ours and filtered before this point
+                return null; // RUNNING and ASSEMBLING are ours, filtered before this point
             }
         }
     }
@@ -196,10 +211,12 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
             return progress.in(Phase.FAILED, now);
         }
         if (progress.complete()) {
-            forward(exportId, progress.status(ExportState.ASSEMBLING, null), now);
+            ExportStatus assembling = progress.status(ExportState.ASSEMBLING, null);
+            forward(exportId, assembling, now);
             unreported.remove(exportId);
             LOG.info("export {}: all {} tasks reported; assembling", exportId, progress.tasksDone());
-            return progress.in(Phase.ASSEMBLING, now).reported(now);
+            finalizing.put(exportId, finalizers.submit(assembling, partition));
+            return progress.in(Phase.FINALIZING, now).reported(now);
         }
         if (progress.tasksDone() > 0) {
             if (now - progress.reportedAt() >= progressIntervalMs) {
@@ -210,6 +227,44 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
             unreported.add(exportId);
         }
         return progress;
+    }
+
+    /** Punctuator: sends the SUCCEEDED or FAILED status of each finished finalizing. */
+    private void reportFinalized(long now) {
+        if (finalizing.isEmpty()) {
+            return;
+        }
+        for (var it = finalizing.entrySet().iterator(); it.hasNext(); ) {
+            var job = it.next();
+            if (!job.getValue().isDone()) {
+                continue;
+            }
+            it.remove();
+            String exportId = job.getKey();
+            ExportStatus end;
+            try {
+                end = job.getValue().get();
+            } catch (CancellationException e) {
+                continue;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (ExecutionException e) {
+                end = null;
+                LOG.error("export {}: finalizer failed unexpectedly; finalizing again", exportId, e.getCause());
+                ExportProgress p = exports.get(exportId);
+                if (p != null && p.phase().finalizing()) {
+                    finalizing.put(exportId, finalizers.submit(p.status(ExportState.ASSEMBLING, null), partition));
+                }
+                return; // the iterator is stale now; the next punctuation looks again
+            }
+            ExportProgress p = exports.get(exportId);
+            if (end == null || p == null || !p.phase().finalizing()) {
+                continue; // stopped (resumes on the next assignment), or the export ended another way
+            }
+            forward(exportId, end, now);
+            exports.put(exportId, p.in(end.state() == ExportState.SUCCEEDED ? Phase.SUCCEEDED : Phase.FAILED, now));
+        }
     }
 
     /** Punctuator: sends the RUNNING statuses the throttle held back. */
@@ -261,6 +316,7 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
     @Override
     public void close() {
         // The task leaves this instance (or the instance stops): its exports finalize where it goes next.
-        finalizers.cancelPartition(partition);
+        finalizing.values().forEach(job -> job.cancel(true));
+        finalizing.clear();
     }
 }

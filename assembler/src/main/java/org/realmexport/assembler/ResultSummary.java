@@ -157,13 +157,30 @@ final class ResultSummary {
             return;
         }
         links.forEach((kind, ids) -> {
-            long[] add = ids == null ? new long[0] : ids.stream().mapToLong(Long::longValue).toArray();
-            into.merge(kind, add, (a, b) -> {
-                long[] all = Arrays.copyOf(a, a.length + b.length);
-                System.arraycopy(b, 0, all, a.length, b.length);
-                return all;
-            });
+            long[] add = ids == null ? new long[0] : ids.stream().mapToLong(Long::longValue).sorted().distinct().toArray();
+            // kept sorted and distinct as they come: every shard names mostly the same users and
+            // recipients, so appending them made the arrays (and their copies) grow with the shards
+            into.merge(kind, add, ResultSummary::union);
         });
+    }
+
+    /** The sorted distinct union of two sorted distinct arrays. */
+    private static long[] union(long[] a, long[] b) {
+        long[] out = new long[a.length + b.length];
+        int i = 0;
+        int j = 0;
+        int n = 0;
+        while (i < a.length || j < b.length) {
+            long next = j == b.length || (i < a.length && a[i] <= b[j]) ? a[i] : b[j];
+            if (i < a.length && a[i] == next) {
+                i++;
+            }
+            if (j < b.length && b[j] == next) {
+                j++;
+            }
+            out[n++] = next;
+        }
+        return n == out.length ? out : Arrays.copyOf(out, n);
     }
 
     private static void sortUnique(Map<Long, long[]> links) {
