@@ -18,7 +18,7 @@ class ExportUserCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        // TODO(lead): wire once a single-user exporter exists (FORMAT.md "Single-user export").
+        // TODO: wire once the single-user exporter exists (the export-user request kind).
         throw UsageException.notBuiltYet("export-user", "a single-user exporter");
     }
 }

@@ -14,7 +14,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class RealmExportCommandTest {
-    /** The sub-commands DESIGN.md promises. */
+    /** The sub-commands the command contract in the README promises. */
     static final List<String> DESIGNED = List.of("demo", "stack", "producer", "shard-worker", "assembler",
             "request", "status", "generate", "verify", "export-user");
 

@@ -254,7 +254,7 @@ class ShardFilesTest {
         String text = Files.readString(dir.resolve("realm.json"));
         assertThat(text).doesNotContain("SECRET", "api_key", "\"password\"");
         JsonNode realm = Json.MAPPER.readTree(text);
-        // FORMAT.md's list, less zerver_reaction and zerver_client, which the assembler adds
+        // the realm.json tables Zulip's format lists, less zerver_reaction and zerver_client, which the assembler adds
         assertThat(fieldNames(realm)).contains("import_source", "zerver_userprofile", "zerver_userprofile_mirrordummy",
                 "zerver_userprofile_crossrealm", "zerver_stream", "zerver_huddle", "zerver_realm",
                 "zerver_realmauthenticationmethod", "zerver_defaultstream", "zerver_realmemoji", "zerver_realmdomain",
