@@ -2,7 +2,6 @@ package org.realmexport.assembler;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -134,14 +133,7 @@ public final class ExportAssembler implements AutoCloseable {
     }
 
     private void ensureTopics() {
-        Properties props = config.kafkaProperties();
-        try (Admin admin = Admin.create(props)) {
-            topics.ensureCreated(admin, config.getInt(RealmExportConfig.TASK_PARTITIONS),
-                    config.getShort(RealmExportConfig.REPLICATION_FACTOR));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
-        }
+        config.ensureTopics();
     }
 
     private Properties streamsProperties() {

@@ -1,6 +1,5 @@
 package org.realmexport.producer;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -83,13 +82,7 @@ public final class ExportProducer implements AutoCloseable {
         if (loop != null) {
             throw new IllegalStateException("producer already started");
         }
-        try (Admin admin = Admin.create(config.kafkaProperties())) {
-            topics.ensureCreated(admin, config.getInt(ExportProducerConfig.TASK_PARTITIONS),
-                    config.getShort(ExportProducerConfig.REPLICATION_FACTOR));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
-        }
+        config.ensureTopics();
         try {
             metrics = ServiceMetrics.open(config, registry, SERVICE);
             database = Database.open(config, 2, SERVICE + "-" + config.producerId());

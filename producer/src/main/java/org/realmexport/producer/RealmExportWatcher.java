@@ -6,7 +6,6 @@ import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.Json;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -88,13 +87,7 @@ public final class RealmExportWatcher implements AutoCloseable {
         if (engine != null) {
             throw new IllegalStateException("watcher already started");
         }
-        try (Admin admin = Admin.create(config.kafkaProperties())) {
-            topics.ensureCreated(admin, config.getInt(ExportProducerConfig.TASK_PARTITIONS),
-                    config.getShort(ExportProducerConfig.REPLICATION_FACTOR));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
-        }
+        config.ensureTopics();
         try {
             metrics = ServiceMetrics.open(config, registry, "producer");
             requested = Counter.builder("realm.export.watcher.requests")

@@ -1,6 +1,5 @@
 package org.realmexport.worker;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.realmexport.common.ExportType;
@@ -99,13 +98,7 @@ public final class ShardWorker implements AutoCloseable {
         if (loop != null) {
             throw new IllegalStateException("worker " + workerId + " already started");
         }
-        try (Admin admin = Admin.create(config.kafkaProperties())) {
-            topics.ensureCreated(admin, config.getInt(ShardWorkerConfig.TASK_PARTITIONS),
-                    config.getShort(ShardWorkerConfig.REPLICATION_FACTOR));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
-        }
+        config.ensureTopics();
         metrics = ServiceMetrics.open(config, registry, "shard-workers");
         try {
             database = Database.open(config, config.getInt(ShardWorkerConfig.DB_POOL_SIZE), SERVICE + "-" + workerId);

@@ -1,5 +1,7 @@
 package org.realmexport.common.config;
 
+import org.apache.kafka.clients.admin.Admin;
+
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -119,6 +121,16 @@ public class RealmExportConfig extends AbstractConfig {
 
     public RealmExportConfig(ConfigDef definition, Map<?, ?> originals) {
         super(definition, originals, false);
+    }
+
+    /** Creates the topics that are missing, with this configuration's partitions and replication. */
+    public void ensureTopics() {
+        try (Admin admin = Admin.create(kafkaProperties())) {
+            topics().ensureCreated(admin, getInt(TASK_PARTITIONS), getShort(REPLICATION_FACTOR));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        }
     }
 
     public Topics topics() {
