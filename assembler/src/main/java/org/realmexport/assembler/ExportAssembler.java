@@ -13,8 +13,6 @@ import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.metrics.ServiceMetrics;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.storage.ExportStores;
-import org.realmexport.common.storage.upload.UploadSource;
-import org.realmexport.common.storage.upload.UploadSources;
 import org.realmexport.common.topic.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,12 +26,12 @@ import java.util.Properties;
  * The assembler service: a Kafka Streams application (application id
  * {@code <prefix>-assembler}, exactly-once) that counts the task results of each export once,
  * reports progress, decides when an export is complete or failed, and hands complete exports to
- * finalizers that run off the stream thread (attachments, reactions, clients, uploads, stats,
- * manifest, tarball); their SUCCEEDED or FAILED leaves through the stream like every status.
+ * finalizers that run off the stream thread (attachments, reactions, clients, records of the copied
+ * files, stats, manifest, tarball); their SUCCEEDED or FAILED leaves through the stream like every status.
  *
  * <pre>{@code
  * try (ExportAssembler assembler = new ExportAssembler(Map.of(
- *         "bootstrap.servers", "127.0.0.1:9092", "jdbc.url", url, "uploads.dir", "/home/zulip/uploads"))) {
+ *         "bootstrap.servers", "127.0.0.1:9092", "jdbc.url", url))) {
  *     assembler.start();
  *     ...
  * }
@@ -51,7 +49,6 @@ public final class ExportAssembler implements AutoCloseable {
     private final FinalizerHooks hooks;
     private Database database;
     private ExportStores stores;
-    private UploadSource uploads;
     private FinalizerService finalizers;
     private volatile KafkaStreams streams;
     private KafkaStreamsMetrics streamsMetrics;
@@ -86,9 +83,8 @@ public final class ExportAssembler implements AutoCloseable {
             // one connection per finalizing, one more for reading the schema catalog once
             database = Database.open(config, finalizerThreads + 1, "assembler");
             stores = new ExportStores(config);
-            uploads = UploadSources.open(config);
-            ExportFinalizer finalizer = new ExportFinalizer(database, stores, uploads,
-                    config.avatarSalt(), config.getBoolean(ExportAssemblerConfig.UPLOADS_ALLOW_MISSING),
+            ExportFinalizer finalizer = new ExportFinalizer(database, stores,
+                    config.getBoolean(ExportAssemblerConfig.UPLOADS_ALLOW_MISSING),
                     config.getInt(ExportAssemblerConfig.GZIP_LEVEL), hooks);
             serviceMetrics = ServiceMetrics.open(config, registry, SERVICE);
             MeterRegistry meters = serviceMetrics.registry();
@@ -169,13 +165,6 @@ public final class ExportAssembler implements AutoCloseable {
         }
         if (finalizers != null) {
             finalizers.close();
-        }
-        if (uploads != null) {
-            try {
-                uploads.close();
-            } catch (IOException e) {
-                LOG.debug("closing the uploads source: {}", e.toString());
-            }
         }
         if (stores != null) {
             stores.close();

@@ -4,7 +4,6 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
-import org.apache.kafka.common.config.types.Password;
 import org.realmexport.common.archive.TarGzPart;
 import org.realmexport.common.config.RealmExportConfig;
 
@@ -24,7 +23,6 @@ public class ExportAssemblerConfig extends RealmExportConfig {
     public static final String FINALIZER_THREADS = "finalizer.threads";
     public static final String PROGRESS_INTERVAL_MS = "progress.interval.ms";
     public static final String RESULTS_RETENTION_MS = "results.retention.ms";
-    public static final String AVATAR_SALT = "avatar.salt";
     public static final String GZIP_LEVEL = "gzip.level";
     public static final String STATESTORE_CACHE_MAX_BYTES = "statestore.cache.max.bytes";
 
@@ -45,22 +43,19 @@ public class ExportAssemblerConfig extends RealmExportConfig {
                     "Kafka Streams commit interval (exactly-once transactions). A status the"
                             + " assembler decides becomes visible after the next commit.")
             .define(FINALIZER_THREADS, Type.INT, 2, Range.atLeast(1), Importance.MEDIUM,
-                    "Exports finalized at once by this instance (attachments, uploads, manifest, tarball).")
+                    "Exports finalized at once by this instance (attachments, records, manifest, tarball).")
             .define(PROGRESS_INTERVAL_MS, Type.LONG, 1000L, Range.atLeast(0), Importance.LOW,
                     "At most one RUNNING progress status per export per interval.")
             .define(RESULTS_RETENTION_MS, Type.LONG, Duration.ofDays(7).toMillis(), Range.atLeast(0),
                     Importance.LOW,
                     "How long the task results and progress of a finished export stay in the state"
                             + " stores (a late duplicate result within it is recognised and ignored).")
-            .define(AVATAR_SALT, Type.PASSWORD, null, Importance.MEDIUM,
-                    "Zulip's avatar_salt secret (/etc/zulip/zulip-secrets.conf). Local avatar files are"
-                            + " named by a salted hash of the user id: without it, an export of a realm with"
-                            + " uploaded avatars fails (unless uploads.allow.missing).")
             .define(STATESTORE_CACHE_MAX_BYTES, Type.LONG, 0L, Range.atLeast(0), Importance.LOW,
                     "Kafka Streams record cache. The assembler's stores write through (each task result is"
                             + " written once), so the default 0 only saves a copy.")
             .define(GZIP_LEVEL, Type.INT, TarGzPart.DEFAULT_LEVEL, Range.between(0, 9), Importance.LOW,
-                    "gzip level of the tarball parts the assembler writes (its own files and the copied uploads).");
+                    "gzip level of the tarball parts of the files the assembler writes (attachment.json, realm.json,"
+                            + " records.json, stats.json, manifest.json); the workers write theirs at level 1.");
 
     public ExportAssemblerConfig(Map<?, ?> originals) {
         super(CONFIG, originals);
@@ -68,12 +63,6 @@ public class ExportAssemblerConfig extends RealmExportConfig {
 
     public static ConfigDef configDef() {
         return new ConfigDef(CONFIG);
-    }
-
-    /** The salt, or null when none is configured. Never logged. */
-    String avatarSalt() {
-        Password salt = getPassword(AVATAR_SALT);
-        return salt == null ? null : salt.value();
     }
 
     /** The state directory: {@code state.dir}, or one of this process's own. */

@@ -14,7 +14,6 @@ import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.ExportStores;
-import org.realmexport.common.storage.upload.UploadSource;
 import org.realmexport.common.storage.StoredFile;
 
 import org.slf4j.Logger;
@@ -39,20 +38,21 @@ import java.util.TreeMap;
 
 /**
  * Turns the files the workers wrote into a finished export: checks them against the task results,
- * adds what depends on every shard (reactions, clients, attachments), copies the uploads, avatars,
- * emoji and realm icons, writes stats.json and manifest.json, and packs the tarball.
+ * adds what depends on every shard (reactions, clients, attachments), writes the records.json of
+ * the uploads, avatars, emoji and realm icons the workers' copy batches copied ({@link CopiedFiles}),
+ * stats.json and manifest.json, and packs the tarball.
  *
  * <p>The workers' files are taken as their tasks reported them (size, sha256, rows, message ids):
  * they are not read back, except the small ones whose tables go into stats.json and realm.json,
  * which gets the assembler's tables.
  *
- * <p>Idempotent: every output depends only on the workers' files, the task results, the database
- * and the uploads directory, and appears whole or not at all. A finalizing that dies half way
+ * <p>Idempotent: every output depends only on the workers' files, the task results and the
+ * database, and appears whole or not at all. A finalizing that dies half way
  * leaves complete files behind, and running it again rewrites the same bytes and the same tarball.
  *
  * <p>Memory: one task result at a time, then per-export maps bounded by the number of tasks and by
  * the realm's attachments ({@link ResultSummary}), the exported message ids as compact bitmaps
- * ({@link ExportedMessages}), and the records of one file category. Rows are streamed, never held.
+ * ({@link ExportedMessages}), and the copied files' records. Rows are streamed, never held.
  */
 final class ExportFinalizer {
     private static final Logger LOG = LoggerFactory.getLogger(ExportFinalizer.class);
@@ -86,19 +86,14 @@ final class ExportFinalizer {
 
     private final Database database;
     private final ExportStores stores;
-    private final UploadSource uploads;
-    private final String avatarSalt;
     private final boolean allowMissingFiles;
     private final int gzipLevel;
     private final FinalizerHooks hooks;
 
-    ExportFinalizer(Database database, ExportStores stores, UploadSource uploads, String avatarSalt,
-                    boolean allowMissingFiles, int gzipLevel,
+    ExportFinalizer(Database database, ExportStores stores, boolean allowMissingFiles, int gzipLevel,
                     FinalizerHooks hooks) {
         this.database = database;
         this.stores = stores;
-        this.uploads = uploads;
-        this.avatarSalt = avatarSalt;
         this.allowMissingFiles = allowMissingFiles;
         this.gzipLevel = gzipLevel;
         this.hooks = hooks;
@@ -188,11 +183,11 @@ final class ExportFinalizer {
             references.check();
             steps.done("attachments");
 
-            MediaExporter media = new MediaExporter(connection, catalog, uploads, avatarSalt, out, realmId);
-            Map<String, Long> records = media.exportAll(attachments.attachments());
             connection.rollback(); // read-only: end the snapshot
-            steps.done("media files");
-            MissingFiles missing = media.missing();
+            MissingFiles missing = new MissingFiles();
+            Map<String, Long> records = CopiedFiles.read(out, summary.copies)
+                    .write(out, attachments.attachments(), missing);
+            steps.done("records");
             missing.check(allowMissingFiles);
             if (!missing.isEmpty()) {
                 LOG.warn("export {}: {}; exported without them ({}=true), all listed under {} in stats.json",

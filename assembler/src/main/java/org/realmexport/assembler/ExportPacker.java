@@ -3,6 +3,7 @@ package org.realmexport.assembler;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.Manifest;
 import org.realmexport.common.archive.TarGzPart;
+import org.realmexport.common.event.FileCopyReport;
 import org.realmexport.common.storage.ExportStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,11 +115,16 @@ final class ExportPacker {
         return out.store().assemble(pieces);
     }
 
-    /** Files in the export directory that no manifest lists (left-overs): logged, never packed. */
+    /**
+     * Files in the export directory that no manifest lists (left-overs, the uploads of attachments
+     * whose exported messages went away after their batch copied them): logged, never packed. The
+     * parts and the copy batches' reports are not files of the export.
+     */
     static void warnAboutStrays(ExportOutput out) throws IOException {
         List<String> strays = new ArrayList<>();
         for (String rel : out.store().list("").keySet()) {
-            if (!rel.startsWith(TarGzPart.PARTS_DIRECTORY + "/") && !rel.equals(MANIFEST)
+            if (!rel.startsWith(TarGzPart.PARTS_DIRECTORY + "/") && !rel.startsWith(FileCopyReport.DIRECTORY + "/")
+                    && !rel.equals(MANIFEST)
                     && !out.files().containsKey(rel)) {
                 strays.add(rel);
             }

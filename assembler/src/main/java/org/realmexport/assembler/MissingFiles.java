@@ -2,6 +2,7 @@ package org.realmexport.assembler;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.realmexport.common.config.RealmExportConfig;
+import org.realmexport.common.event.FileCopyReport;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import java.util.stream.Collectors;
  * image, an uploaded realm icon) that could not be found. An export without them would lose them
  * without a word, so by default they fail it, naming the first few; with
  * {@code uploads.allow.missing} the export goes on without them and stats.json lists them all.
+ * The copy batches find them ({@link FileCopyReport#missing()}); this decides for the whole export.
  */
 final class MissingFiles {
     /** The key of their list in stats.json. */
@@ -22,28 +24,11 @@ final class MissingFiles {
     /** How many an error message names. */
     static final int NAMED = 5;
 
-    /**
-     * One missing file.
-     *
-     * @param category  the export's file category: uploads, avatars, emoji, realm_icons
-     * @param path      where it should be, relative to the uploads directory; null when it cannot
-     *                  be known (an avatar without the avatar salt)
-     * @param ownerKey  what it belongs to, as a stats.json field: attachment_id, user_profile_id,
-     *                  realm_emoji_id, realm_id
-     * @param ownerId   the id of that row
-     * @param owner     that row for an operator (e.g. "the avatar of user 12 (iago@zulip.com)")
-     */
-    record Missing(String category, String path, String ownerKey, long ownerId, String owner) {
-        String describe() {
-            return path == null ? owner : path + " (" + owner + ")";
-        }
-    }
-
-    private final List<Missing> missing = new ArrayList<>();
+    private final List<FileCopyReport.Missing> missing = new ArrayList<>();
     /** Why they are missing, when that is known (a setting not given): part of the error. */
     private final Set<String> causes = new LinkedHashSet<>();
 
-    void add(Missing file) {
+    void add(FileCopyReport.Missing file) {
         missing.add(file);
     }
 
@@ -55,7 +40,7 @@ final class MissingFiles {
         return missing.isEmpty();
     }
 
-    List<Missing> list() {
+    List<FileCopyReport.Missing> list() {
         return List.copyOf(missing);
     }
 
@@ -71,7 +56,7 @@ final class MissingFiles {
 
     /** "3 files the export refers to are missing: a, b, c" (the first {@link #NAMED}). */
     String summary() {
-        String named = missing.stream().limit(NAMED).map(Missing::describe).collect(Collectors.joining(", "));
+        String named = missing.stream().limit(NAMED).map(FileCopyReport.Missing::describe).collect(Collectors.joining(", "));
         return missing.size() + (missing.size() == 1 ? " file the export refers to is" : " files the export refers to are")
                 + " missing: " + named + (missing.size() > NAMED ? " and " + (missing.size() - NAMED) + " more" : "");
     }
@@ -82,7 +67,7 @@ final class MissingFiles {
             return;
         }
         g.writeArrayFieldStart(STATS_KEY);
-        for (Missing m : missing) {
+        for (FileCopyReport.Missing m : missing) {
             g.writeStartObject();
             g.writeStringField("category", m.category());
             g.writeStringField("path", m.path());

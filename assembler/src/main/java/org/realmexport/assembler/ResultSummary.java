@@ -1,6 +1,7 @@
 package org.realmexport.assembler;
 
 import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.FileCopyReport;
 import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.event.TaskResult;
 
@@ -38,8 +39,16 @@ final class ResultSummary {
         }
     }
 
+    /**
+     * One file copy batch: the report it wrote ({@link FileCopyReport}, size and sha256), read back by
+     * {@link CopiedFiles}. Its copied files are not in {@link #files}: they are listed from the report.
+     */
+    record CopyBatch(ExportTask.Kind kind, int number, String taskId, String report, TaskResult.FileInfo info) {
+    }
+
     final SortedMap<String, TaskResult.FileInfo> files = new TreeMap<>();
     final List<Shard> shards = new ArrayList<>();
+    final List<CopyBatch> copies = new ArrayList<>();
     final SortedSet<Long> clients = new TreeSet<>();
     /** attachment id to the exported message ids reported as using it (unsorted, may repeat until {@link #seal}). */
     final Map<Long, long[]> attachmentMessages = new HashMap<>();
@@ -56,6 +65,11 @@ final class ResultSummary {
             throw new ExportAnomaly("task " + r.taskId() + " failed: " + r.error());
         }
         tasks++;
+        ExportTask.Kind copyKind = fileCopyKind(r.taskId());
+        if (copyKind != null) {
+            addCopyBatch(copyKind, r);
+            return;
+        }
         if (r.files() != null) {
             for (Map.Entry<String, TaskResult.FileInfo> f : r.files().entrySet()) {
                 String path = SafePaths.relative(f.getKey(), "file '" + f.getKey() + "' reported by task " + r.taskId());
@@ -108,6 +122,32 @@ final class ResultSummary {
         }
     }
 
+    /** The file copy kind of a task id ({@code uploads-000001}), or null. */
+    private static ExportTask.Kind fileCopyKind(String taskId) {
+        for (ExportTask.Kind kind : ExportTask.Kind.values()) {
+            if (kind.isFileCopy() && taskId.startsWith(kind.category() + "-")) {
+                return kind;
+            }
+        }
+        return null;
+    }
+
+    private void addCopyBatch(ExportTask.Kind kind, TaskResult r) throws ExportAnomaly {
+        int number;
+        try {
+            number = Integer.parseInt(r.taskId().substring(kind.category().length() + 1));
+        } catch (NumberFormatException e) {
+            throw new ExportAnomaly("task id " + r.taskId() + " is not " + kind.category() + "-NNNNNN");
+        }
+        String report = FileCopyReport.path(r.taskId());
+        TaskResult.FileInfo info = r.files() == null ? null : r.files().get(report);
+        if (info == null || info.sha256() == null || r.files().size() != 1) {
+            throw new ExportAnomaly("task " + r.taskId() + " does not report its file copy report " + report
+                    + " (and only it): " + (r.files() == null ? null : r.files().keySet()));
+        }
+        copies.add(new CopyBatch(kind, number, r.taskId(), report, info));
+    }
+
     /** Checks that the export is whole: the realm task, and shards numbered 1..N in id order. */
     void seal(int tasksPlanned) throws ExportAnomaly {
         if (tasks != tasksPlanned) {
@@ -117,6 +157,7 @@ final class ResultSummary {
             throw new ExportAnomaly("no result of the realm task reports realm.json");
         }
         shards.sort((a, b) -> Integer.compare(a.number(), b.number()));
+        copies.sort(java.util.Comparator.comparing(CopyBatch::kind).thenComparingInt(CopyBatch::number));
         Shard previous = null; // the last one holding messages
         for (int i = 0; i < shards.size(); i++) {
             Shard s = shards.get(i);

@@ -60,9 +60,9 @@ class AssemblerEndToEndTest {
             common.put("task.partitions", 3);
             common.put("jdbc.url", stack.jdbcUrl());
             common.put("uploads.dir", stack.uploadsDir().toString());
+            common.put("avatar.salt", realms.avatarSalt()); // the workers copy the avatars
             Map<String, Object> assemblerConfig = new HashMap<>(common);
             assemblerConfig.put("state.dir", temp.resolve("state").toString());
-            assemblerConfig.put("avatar.salt", realms.avatarSalt());
             assemblerConfig.put("commit.interval.ms", 100);
             assemblerConfig.put("statestore.cache.max.bytes", 0);
             Topics topics = new Topics("e2e");

@@ -23,8 +23,8 @@ import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
+import org.realmexport.common.event.FileCopyReport;
 import org.realmexport.common.storage.ExportStores;
-import org.realmexport.common.storage.upload.UploadSources;
 import org.realmexport.common.topic.Topics;
 import org.realmexport.common.verify.ExportVerifier;
 import org.realmexport.localstack.EmbeddedStack;
@@ -117,13 +117,14 @@ class ExportAssemblerTest {
     void countsEachTaskOnceAndCompletesOnlyWhenEveryPlannedTaskReported() throws Exception {
         Fixture f = new Fixture(shared.resolve("out-once"));
         List<long[]> shards = f.shards(exportedMessages(m -> true));
-        int planned = shards.size() + 1;
+        int planned = shards.size() + 1 + f.worker.copyBatches();
         assertThat(shards).hasSizeGreaterThanOrEqualTo(2);
         List<TaskResult> results = new ArrayList<>();
         results.add(f.worker.realmTask(planned));
         for (int i = 0; i < shards.size(); i++) {
             results.add(f.worker.shardTask(i + 1, shards.get(i), planned, false));
         }
+        results.addAll(f.worker.copyTasks(planned, realms.avatarSalt()));
         post(f.worker.planned(planned, shards.stream().mapToLong(s -> s.length).sum()));
         // every task but the last, with duplicates of the first two (a worker retried after its commit was lost)
         for (int i = 0; i < results.size() - 1; i++) {
@@ -179,12 +180,15 @@ class ExportAssemblerTest {
             added.add(b);
             String pathA = pathIdOf(c, a);
             writeUpload(pathA, "attachment A");
-            int planned = shards.size() + 1;
+            int planned = shards.size() + 1 + f.worker.copyBatches();
             post(f.worker.planned(planned, 0));
             post(f.worker.realmTask(planned));
             for (int i = 0; i < shards.size(); i++) {
                 // careless: reports the links of every message in the shard's range, unexported ones too
                 post(f.worker.shardTask(i + 1, shards.get(i), planned, true));
+            }
+            for (TaskResult copy : f.worker.copyTasks(planned, realms.avatarSalt())) {
+                post(copy); // copies B's upload too (its message is in the realm): the assembler drops it
             }
             ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
             assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
@@ -294,11 +298,14 @@ class ExportAssemblerTest {
         Path aside = file.resolveSibling(file.getFileName() + ".aside");
         Files.move(file, aside);
         try {
-            int planned = shards.size() + 1;
+            int planned = shards.size() + 1 + f.worker.copyBatches();
             post(f.worker.planned(planned, 0));
             post(f.worker.realmTask(planned));
             for (int i = 0; i < shards.size(); i++) {
                 post(f.worker.shardTask(i + 1, shards.get(i), planned, false));
+            }
+            for (TaskResult copy : f.worker.copyTasks(planned, realms.avatarSalt())) {
+                post(copy);
             }
             ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
             assertThat(end.state()).isEqualTo(ExportState.FAILED);
@@ -325,9 +332,8 @@ class ExportAssemblerTest {
 
         // no salt: the export fails, naming the first users whose avatar files cannot be found
         Fixture failing = new Fixture(temp.resolve("no-salt"));
-        ExportFinalizer strict = new ExportFinalizer(db, localStores(), UploadSources.local(stack.uploadsDir()), null, false,
-                TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
-        List<TaskResult> results = failing.allTasks();
+        ExportFinalizer strict = new ExportFinalizer(db, localStores(), false, TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+        List<TaskResult> results = failing.allTasks(null);
         assertThatThrownBy(() -> strict.finalizeExport(failing.worker.planned(results.size(), 0), each(results)))
                 .isInstanceOf(ExportAnomaly.class)
                 .hasMessageContaining(uploaders.size() + " files the export refers to are missing")
@@ -339,9 +345,8 @@ class ExportAssemblerTest {
 
         // allowed: the export is made without them, stats.json lists every one, verify reports them
         Fixture allowed = new Fixture(temp.resolve("allowed"));
-        ExportFinalizer lenient = new ExportFinalizer(db, localStores(), UploadSources.local(stack.uploadsDir()), null, true,
-                TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
-        List<TaskResult> allowedResults = allowed.allTasks();
+        ExportFinalizer lenient = new ExportFinalizer(db, localStores(), true, TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+        List<TaskResult> allowedResults = allowed.allTasks(null);
         ExportFinalizer.Finalized done = lenient.finalizeExport(allowed.worker.planned(allowedResults.size(), 0),
                 each(allowedResults));
         JsonNode stats = Json.MAPPER.readTree(allowed.worker.exportDir().resolve("stats.json").toFile());
@@ -374,8 +379,8 @@ class ExportAssemblerTest {
         Fixture f = new Fixture(temp);
         List<TaskResult> results = f.allTasks();
         results.set(0, f.worker.realmTask(results.size(), user));
-        ExportFinalizer finalizer = new ExportFinalizer(db, localStores(), UploadSources.local(stack.uploadsDir()), realms.avatarSalt(), false,
-                TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+        ExportFinalizer finalizer = new ExportFinalizer(db, localStores(), false, TarGzPart.DEFAULT_LEVEL,
+                FinalizerHooks.NONE);
 
         assertThatThrownBy(() -> finalizer.finalizeExport(f.worker.planned(results.size(), 0), each(results)))
                 .isInstanceOf(ExportAnomaly.class)
@@ -395,11 +400,14 @@ class ExportAssemblerTest {
             long evil = insertAttachment(c, "passwd", "../../../../etc/passwd");
             added.add(evil);
             link(c, evil, shards.get(0)[5]);
-            int planned = shards.size() + 1;
+            int planned = shards.size() + 1 + f.worker.copyBatches();
             post(f.worker.planned(planned, 0));
             post(f.worker.realmTask(planned));
             for (int i = 0; i < shards.size(); i++) {
                 post(f.worker.shardTask(i + 1, shards.get(i), planned, false));
+            }
+            for (TaskResult copy : f.worker.copyTasks(planned, realms.avatarSalt())) {
+                post(copy);
             }
             ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
             assertThat(end.state()).isEqualTo(ExportState.FAILED);
@@ -419,12 +427,13 @@ class ExportAssemblerTest {
             Topics t = new Topics(prefix);
             Fixture f = new Fixture(temp.resolve("out-" + sameStateDir));
             List<long[]> shards = f.shards(exportedMessages(m -> true));
-            int planned = shards.size() + 1;
+            int planned = shards.size() + 1 + f.worker.copyBatches();
             List<TaskResult> results = new ArrayList<>();
             results.add(f.worker.realmTask(planned));
             for (int i = 0; i < shards.size(); i++) {
                 results.add(f.worker.shardTask(i + 1, shards.get(i), planned, false));
             }
+            results.addAll(f.worker.copyTasks(planned, realms.avatarSalt()));
             try (StatusWatcher watcher = new StatusWatcher(stack.kafkaBootstrap(), createTopics(t))) {
                 try (ExportAssembler first = new ExportAssembler(config(prefix, temp.resolve("state-1")), meters)) {
                     first.start();
@@ -460,12 +469,13 @@ class ExportAssemblerTest {
         Topics t = new Topics(prefix);
         Fixture f = new Fixture(temp.resolve("out"));
         List<long[]> shards = f.shards(exportedMessages(m -> true));
-        int planned = shards.size() + 1;
+        int planned = shards.size() + 1 + f.worker.copyBatches();
         List<TaskResult> results = new ArrayList<>();
         results.add(f.worker.realmTask(planned));
         for (int i = 0; i < shards.size(); i++) {
             results.add(f.worker.shardTask(i + 1, shards.get(i), planned, false));
         }
+        results.addAll(f.worker.copyTasks(planned, realms.avatarSalt()));
         CountDownLatch blocked = new CountDownLatch(1);
         FinalizerHooks stopBeforeTarball = new FinalizerHooks() {
             @Override
@@ -502,7 +512,7 @@ class ExportAssemblerTest {
                 // and finalizing once more (as a finalizer that died after posting would) gives the same tarball
                 ExportFinalizer again = new ExportFinalizer(db,
                         new ExportStores(new ExportAssemblerConfig(config(prefix, temp.resolve("state")))),
-                        UploadSources.local(stack.uploadsDir()), realms.avatarSalt(), false, TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
+                        false, TarGzPart.DEFAULT_LEVEL, FinalizerHooks.NONE);
                 ExportFinalizer.Finalized redo = again.finalizeExport(end, visitor -> {
                     for (TaskResult r : results) {
                         visitor.accept(r);
@@ -541,9 +551,11 @@ class ExportAssemblerTest {
             listed.put(e.getKey(), e.getValue().get("sha256").asText());
             assertThat(e.getValue().get("size").isIntegralNumber()).isTrue();
         });
-        // the manifest lists every file of the directory but itself and .parts/, with the right checksums
+        // the manifest lists every file of the directory but itself, .parts/ and the copy reports, with the
+        // right checksums (and no upload but those of the kept attachments: see crossChecks...)
         Map<String, String> onDisk = checksums(dir);
-        onDisk.keySet().removeIf(p -> p.startsWith(".parts/") || p.equals("manifest.json"));
+        onDisk.keySet().removeIf(p -> p.startsWith(".parts/") || p.startsWith(FileCopyReport.DIRECTORY + "/")
+                || p.equals("manifest.json") || (p.startsWith("uploads/") && !listed.containsKey(p)));
         assertThat(listed).isEqualTo(onDisk);
         manifest.fields().forEachRemaining(e -> {
             try {
@@ -613,7 +625,7 @@ class ExportAssemblerTest {
                 }
             });
         }
-        for (String category : MediaExporter.CATEGORIES) {
+        for (String category : CopiedFiles.CATEGORIES) {
             expectedKeys.add(category + "_records");
             assertThat(stats.get(category + "_records").asLong())
                     .isEqualTo(Json.MAPPER.readTree(dir.resolve(category + "/records.json").toFile()).size());
@@ -706,18 +718,24 @@ class ExportAssemblerTest {
         final SimulatedWorker worker;
 
         Fixture(Path outputRoot) throws Exception {
-            worker = new SimulatedWorker(db, outputRoot, exportId, realmId);
+            worker = new SimulatedWorker(db, outputRoot, exportId, realmId, stack.uploadsDir());
         }
 
-        /** The realm task and one task per shard of all the realm's messages, as workers report them. */
+        /** The realm task, one task per shard of all the realm's messages and the file copy batches, as workers report them. */
         List<TaskResult> allTasks() throws Exception {
+            return allTasks(realms.avatarSalt());
+        }
+
+        /** As {@link #allTasks()}, the file copy batches run by workers with that avatar salt (or none). */
+        List<TaskResult> allTasks(String avatarSalt) throws Exception {
             List<long[]> shards = shards(exportedMessages(m -> true));
-            int planned = shards.size() + 1;
+            int planned = shards.size() + 1 + worker.copyBatches();
             List<TaskResult> results = new ArrayList<>();
             results.add(worker.realmTask(planned));
             for (int i = 0; i < shards.size(); i++) {
                 results.add(worker.shardTask(i + 1, shards.get(i), planned, false));
             }
+            results.addAll(worker.copyTasks(planned, avatarSalt));
             return results;
         }
 
@@ -846,7 +864,6 @@ class ExportAssemblerTest {
         config.put("task.partitions", 3);
         config.put("jdbc.url", stack.jdbcUrl());
         config.put("uploads.dir", stack.uploadsDir().toString());
-        config.put("avatar.salt", realms.avatarSalt());
         config.put("state.dir", stateDir.toString());
         config.put("commit.interval.ms", 100);
         config.put("statestore.cache.max.bytes", 0);

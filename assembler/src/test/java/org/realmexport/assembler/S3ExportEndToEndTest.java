@@ -75,6 +75,7 @@ class S3ExportEndToEndTest {
             common.put("bootstrap.servers", stack.kafkaBootstrap());
             common.put("topic.prefix", "s3e2e");
             common.put("task.partitions", 3);
+            common.put("avatar.salt", realms.avatarSalt()); // the workers copy the avatars
             common.put("jdbc.url", stack.jdbcUrl());
             common.put("uploads.dir", stack.uploadsDir().toString());
             common.put("s3.endpoint", proxy.endpoint());
@@ -83,7 +84,6 @@ class S3ExportEndToEndTest {
             common.put("s3.part.size", 5 * 1024 * 1024);
             Map<String, Object> assemblerConfig = new HashMap<>(common);
             assemblerConfig.put("state.dir", temp.resolve("state").toString());
-            assemblerConfig.put("avatar.salt", realms.avatarSalt());
             assemblerConfig.put("commit.interval.ms", 100);
             S3Client s3 = S3Settings.of(new RealmExportConfig(RealmExportConfig.baseConfigDef(),
                     Map.of("s3.endpoint", stack.s3Endpoint(), "s3.access.key", stack.s3AccessKey(),

@@ -15,6 +15,11 @@ import org.realmexport.common.archive.PackedFile;
 import org.realmexport.common.event.MessageIdSet;
 import org.realmexport.common.storage.StoredFile;
 import org.realmexport.common.storage.local.LocalExportStore;
+import org.realmexport.common.storage.upload.UploadSources;
+import org.realmexport.common.ExportType;
+import org.realmexport.common.db.RealmScope;
+import org.realmexport.producer.FileCopyPlanner;
+import org.realmexport.worker.FileCopyWriter;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,13 +44,59 @@ final class SimulatedWorker {
     private final String exportId;
     private final long realmId;
     private final Path dir;
+    private final Path uploadsDir;
+    private List<FileCopyPlanner.Batch> batches;
 
-    SimulatedWorker(Database db, Path outputRoot, String exportId, long realmId) throws IOException {
+    /** @param uploadsDir Zulip's LOCAL_UPLOADS_DIR, which the file copy batches read */
+    SimulatedWorker(Database db, Path outputRoot, String exportId, long realmId, Path uploadsDir) throws IOException {
         this.db = db;
         this.exportId = exportId;
         this.realmId = realmId;
         this.dir = outputRoot.resolve(ExportId.directoryName(exportId));
+        this.uploadsDir = uploadsDir;
         Files.createDirectories(dir);
+    }
+
+    /** How many file copy batches the producer plans for the realm. */
+    int copyBatches() throws SQLException {
+        if (batches == null) {
+            try (Connection c = db.connection()) {
+                batches = FileCopyPlanner.plan(c, db.catalog(), realmId);
+                c.rollback();
+            }
+        }
+        return batches.size();
+    }
+
+    /**
+     * The file copy batches run by the real worker code (a full export's scope), their results as a
+     * worker posts them; a batch that fails reports its error.
+     *
+     * @param avatarSalt Zulip's avatar_salt, or null as if the worker had none
+     */
+    List<TaskResult> copyTasks(int tasksPlanned, String avatarSalt) throws Exception {
+        copyBatches();
+        List<TaskResult> results = new ArrayList<>();
+        FileCopyWriter writer = new FileCopyWriter(db.catalog(), UploadSources.local(uploadsDir), avatarSalt);
+        try (Connection c = db.connection()) {
+            RealmScope scope = RealmScope.resolve(c, db.catalog(), realmId, ExportType.FULL, "zulipinternal")
+                    .materialized(c);
+            for (FileCopyPlanner.Batch b : batches) {
+                ExportTask task = new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId, "full", dir.toUri(),
+                        Long.MAX_VALUE, b.number(), b.firstId(), b.lastId(), b.rows(), tasksPlanned);
+                try {
+                    FileCopyWriter.Outcome o = writer.write(c, scope, task, new LocalExportStore(dir), () -> false);
+                    results.add(new TaskResult(Versioned.CURRENT, exportId, task.taskId(), tasksPlanned, o.files(),
+                            Map.of(), Map.of(), Map.of(), List.of(), null, null, null, null, "simulated"));
+                } catch (IOException | SQLException e) {
+                    throw e;
+                } catch (Exception e) { // the worker's anomaly: the task fails with it
+                    results.add(failedTask(task.taskId(), tasksPlanned, e.getMessage()));
+                }
+            }
+            c.rollback();
+        }
+        return results;
     }
 
     Path exportDir() {

@@ -1,6 +1,6 @@
 package org.realmexport.cli;
 
-import org.realmexport.assembler.ExportAssemblerConfig;
+import org.realmexport.worker.ShardWorkerConfig;
 import org.realmexport.common.config.RealmExportConfig;
 
 import java.io.IOException;
@@ -36,7 +36,7 @@ final class Settings {
     private static Map<String, String> environment() {
         Map<String, String> variables = new LinkedHashMap<>(RealmExportConfig.ENVIRONMENT);
         // a secret of Zulip's (zulip-secrets.conf): the environment is the place for it, not argv
-        variables.put("AVATAR_SALT", ExportAssemblerConfig.AVATAR_SALT);
+        variables.put("AVATAR_SALT", ShardWorkerConfig.AVATAR_SALT);
         return Map.copyOf(variables);
     }
 

@@ -746,10 +746,10 @@ class ExportPipelineTest {
             cfg.put("task.partitions", 4);
             cfg.put("jdbc.url", stack.jdbcUrl());
             cfg.put("uploads.dir", stack.uploadsDir().toString());
+            cfg.put("avatar.salt", realms.avatarSalt()); // the workers copy the avatars
             cfg.putAll(settings);
             Map<String, Object> assemblerCfg = new HashMap<>(cfg);
             assemblerCfg.put("state.dir", work.resolve(prefix + "-state").toString());
-            assemblerCfg.put("avatar.salt", realms.avatarSalt());
             assemblerCfg.put("commit.interval.ms", 100);
             assemblerCfg.put("statestore.cache.max.bytes", 0);
             assembler = new ExportAssembler(assemblerCfg);

@@ -363,9 +363,9 @@ class ExportTypesTest {
             cfg.put("task.partitions", 4);
             cfg.put("jdbc.url", stack.jdbcUrl());
             cfg.put("uploads.dir", stack.uploadsDir().toString());
+            cfg.put("avatar.salt", realms.avatarSalt()); // the workers copy the avatars
             Map<String, Object> assemblerCfg = new HashMap<>(cfg);
             assemblerCfg.put("state.dir", work.resolve("state").toString());
-            assemblerCfg.put("avatar.salt", realms.avatarSalt());
             assemblerCfg.put("commit.interval.ms", 100);
             assembler = new ExportAssembler(assemblerCfg);
             assembler.start();

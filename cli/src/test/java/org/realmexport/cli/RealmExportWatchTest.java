@@ -182,6 +182,7 @@ class RealmExportWatchTest {
         c.put("task.partitions", 3);
         c.put("jdbc.url", stack.jdbcUrl());
         c.put("uploads.dir", stack.uploadsDir().toString());
+        c.put("avatar.salt", realms.avatarSalt()); // the workers copy the avatars
         c.put("output.dir", work.resolve("out" + deployments).toString());
         c.put("watch.slot.name", "watch" + deployments);
         c.put("watch.publication.name", "watch" + deployments);
@@ -192,7 +193,6 @@ class RealmExportWatchTest {
     private static Map<String, Object> assemblerConfig(Map<String, Object> config) {
         Map<String, Object> c = new HashMap<>(config);
         c.put("state.dir", work.resolve("state" + deployments).toString());
-        c.put("avatar.salt", realms.avatarSalt());
         return c;
     }
 

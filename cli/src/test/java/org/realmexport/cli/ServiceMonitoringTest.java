@@ -49,9 +49,9 @@ class ServiceMonitoringTest {
             config.put("jdbc.url", stack.jdbcUrl());
             config.put("uploads.dir", stack.uploadsDir().toString());
             config.put("metrics.port", 0);
+            config.put("avatar.salt", realms.avatarSalt()); // the workers copy the avatars
             Map<String, Object> assemblerConfig = new HashMap<>(config);
             assemblerConfig.put("state.dir", temp.resolve("state").toString());
-            assemblerConfig.put("avatar.salt", realms.avatarSalt());
             Map<String, String> env = Map.of("KAFKA_BOOTSTRAP", stack.kafkaBootstrap());
             Topics topics = new Topics("mon");
             try (ExportAssembler assembler = new ExportAssembler(assemblerConfig);
@@ -62,7 +62,7 @@ class ServiceMonitoringTest {
                 String exportId = RequestCommand.post(cfg, Integer.toString(realms.primary().realmId()), ExportType.FULL,
                         temp.resolve("out").toUri(), null);
                 ExportStatus planned = awaitStatus(stack, topics, exportId, s -> s.state() == ExportState.PLANNED);
-                int tasks = planned.tasksPlanned(); // the shards + the realm config
+                int tasks = planned.tasksPlanned(); // the realm config + the shards and file copy batches
                 assertThat(tasks).isGreaterThan(2);
 
                 // no worker: every task waits

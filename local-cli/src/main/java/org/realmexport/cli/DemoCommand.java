@@ -113,8 +113,6 @@ class DemoCommand implements Callable<Integer> {
             // one partition per worker thread is all the demo can use; more only adds idle fetchers
             cfg.put(RealmExportConfig.TASK_PARTITIONS, Math.max(workers, 2));
             Map<String, Object> assemblerCfg = new HashMap<>(cfg);
-            // the generator names avatar files as Zulip does, from a salt the assembler must share
-            assemblerCfg.put(ExportAssemblerConfig.AVATAR_SALT, realms.avatarSalt());
             assemblerCfg.put(ExportAssemblerConfig.STATE_DIR, Files.createTempDirectory("realm-export-demo-streams").toString());
 
             List<AutoCloseable> services = new ArrayList<>();
@@ -125,6 +123,8 @@ class DemoCommand implements Callable<Integer> {
                 for (int i = 1; i <= workers; i++) {
                     Map<String, Object> workerCfg = new HashMap<>(cfg);
                     workerCfg.put(ShardWorkerConfig.WORKER_ID, "demo-worker-" + i);
+                    // the generator names avatar files as Zulip does, from a salt the workers must share
+                    workerCfg.put(ShardWorkerConfig.AVATAR_SALT, realms.avatarSalt());
                     services.add(new ShardWorker(workerCfg).start());
                 }
                 RealmExportConfig config = KafkaClients.config(cfg);

@@ -162,6 +162,18 @@ final class ExportPlanner {
         }
     }
 
+    /** The batches copying the realm's files ({@link FileCopyPlanner}). */
+    List<FileCopyPlanner.Batch> fileCopies(long realmId) throws SQLException {
+        SchemaCatalog catalog = database.catalog();
+        try (Connection c = database.connection()) {
+            try {
+                return FileCopyPlanner.plan(c, catalog, realmId);
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
     /** Growable primitive arrays: 20 bytes a shard, so even 100M messages plan in 2 MB. */
     private static final class ShardList {
         private long[] first = new long[64];

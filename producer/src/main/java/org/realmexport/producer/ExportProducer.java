@@ -40,7 +40,7 @@ import java.util.concurrent.TimeoutException;
  * shard, and the PLANNED {@link ExportStatus}. Consumers reading {@code read_committed} never see
  * half a plan.
  *
- * <p>Contract for the assembler: the PLANNED status carries {@code tasks_planned} (shards + 1),
+ * <p>Contract for the assembler: the PLANNED status carries {@code tasks_planned} (shards + 1 + file copy batches),
  * the watermark and the message count; it is the authority on how many results to wait for.
  * Tasks carry the same {@code tasks_planned} (the plan is complete before anything is sent).
  *
@@ -163,9 +163,10 @@ public final class ExportProducer implements AutoCloseable {
                 planned.add(r.exportId());
                 metrics.meters().exportState(status.state());
                 if (status.state() == ExportState.PLANNED) {
-                    LOG.info("export {} planned: realm {} ('{}'), type {}, {} shards + 1 config task, {} messages,"
-                            + " watermark {}, {} ms", r.exportId(), status.realmId(), r.request().realm(),
-                            r.type().cliName(), status.tasksPlanned() - 1, status.messages(), status.watermark(),
+                    LOG.info("export {} planned: realm {} ('{}'), type {}, {} tasks (1 config task, the message shards"
+                            + " and the file copy batches), {} messages, watermark {}, {} ms", r.exportId(),
+                            status.realmId(), r.request().realm(),
+                            r.type().cliName(), status.tasksPlanned(), status.messages(), status.watermark(),
                             (System.nanoTime() - started) / 1_000_000);
                 } else {
                     LOG.warn("export {} FAILED (request {}): {}", r.exportId(), r.request().requestId(), status.error());
@@ -245,7 +246,8 @@ public final class ExportProducer implements AutoCloseable {
                     exportId, unknown);
         }
         ExportPlanner.Plan plan = planner.plan(realmId, type);
-        int tasksPlanned = plan.shards() + 1;
+        List<FileCopyPlanner.Batch> copies = planner.fileCopies(realmId);
+        int tasksPlanned = plan.shards() + 1 + copies.size();
         ExportTask config = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.REALM_CONFIG, realmId,
                 type.cliName(), output, plan.watermark(), 0, 0, 0, 0, tasksPlanned);
         out.add(new ProducerRecord<>(topics.configTasks(), config.key(), Json.toBytes(config)));
@@ -254,6 +256,11 @@ public final class ExportProducer implements AutoCloseable {
                     type.cliName(), output, plan.watermark(), k + 1, plan.firstIds()[k], plan.lastIds()[k],
                     plan.counts()[k], tasksPlanned);
             out.add(new ProducerRecord<>(topics.shardTasks(), shard.key(), Json.toBytes(shard)));
+        }
+        for (FileCopyPlanner.Batch b : copies) {
+            ExportTask copy = new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId, type.cliName(), output,
+                    plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(), tasksPlanned);
+            out.add(new ProducerRecord<>(topics.shardTasks(), copy.key(), Json.toBytes(copy)));
         }
         return status(request, exportId, realmId, type, ExportState.PLANNED, tasksPlanned, plan.watermark(),
                 plan.messages(), output, null).withSkippedTables(unknown);

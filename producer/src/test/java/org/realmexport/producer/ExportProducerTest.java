@@ -74,16 +74,20 @@ class ExportProducerTest {
             assertThat(p.state()).isEqualTo(ExportState.PLANNED);
             assertThat(p.realmId()).isEqualTo(primary.realmId());
             assertThat(p.messages()).isEqualTo(primary.messages());
-            assertThat(p.tasksPlanned()).isEqualTo((int) ((primary.messages() + 999) / 1000) + 1);
+            int shardCount = (int) ((primary.messages() + 999) / 1000);
             ExportStatus s = status(statuses, "by-id");
             assertThat(s.realmId()).isEqualTo(secondary.realmId());
             assertThat(s.messages()).isEqualTo(secondary.messages());
             assertThat(status(statuses, "unknown").state()).isEqualTo(ExportState.FAILED);
 
-            List<ExportTask> shards = values(read("plan.shard-tasks", p.tasksPlanned() - 1 + s.tasksPlanned() - 1),
+            List<ExportTask> ofP = values(read("plan.shard-tasks", p.tasksPlanned() - 1 + s.tasksPlanned() - 1),
                     ExportTask.class).stream().filter(t -> t.exportId().equals(p.exportId()))
                     .sorted(Comparator.comparingInt(ExportTask::shard)).toList();
-            assertThat(shards).hasSize(p.tasksPlanned() - 1);
+            List<ExportTask> shards = ofP.stream().filter(t -> t.kind() == ExportTask.Kind.MESSAGES).toList();
+            long copies = ofP.stream().filter(t -> t.kind().isFileCopy()).count();
+            assertThat(shards).hasSize(shardCount);
+            assertThat(copies).as("a batch of each file category at least").isGreaterThanOrEqualTo(4);
+            assertThat(p.tasksPlanned()).isEqualTo(shardCount + 1 + (int) copies);
             for (int k = 0; k < shards.size(); k++) {
                 ExportTask t = shards.get(k);
                 assertThat(t.shard()).isEqualTo(k + 1);

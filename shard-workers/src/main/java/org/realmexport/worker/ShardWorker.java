@@ -10,6 +10,8 @@ import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.ExportStores;
+import org.realmexport.common.storage.upload.UploadSource;
+import org.realmexport.common.storage.upload.UploadSources;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.event.Versioned;
@@ -65,6 +67,8 @@ public final class ShardWorker implements AutoCloseable {
     private SchemaCatalog catalog;
     private RealmConfigWriter configWriter;
     private MessageShardWriter shardWriter;
+    private FileCopyWriter copyWriter;
+    private UploadSource uploads;
     private ExportStores stores;
     private volatile ExactlyOnceLoop<ExportTask> loop;
     /** Materialized scopes of the last few exports, by export id; used by the loop's thread only. */
@@ -112,6 +116,8 @@ public final class ShardWorker implements AutoCloseable {
             configWriter = new RealmConfigWriter(catalog, config.getString(ShardWorkerConfig.ZULIP_VERSION),
                     migrationStatus == null || migrationStatus.isBlank() ? null : Path.of(migrationStatus));
             shardWriter = new MessageShardWriter(catalog);
+            uploads = UploadSources.open(config);
+            copyWriter = new FileCopyWriter(catalog, uploads, config.avatarSalt());
             stores = new ExportStores(config);
             ExactlyOnceLoop.Settings settings = new ExactlyOnceLoop.Settings("shard worker " + workerId, SERVICE,
                     workerId, topics.group("shard-workers"), config.transactionalId(),
@@ -127,11 +133,22 @@ public final class ShardWorker implements AutoCloseable {
             if (stores != null) {
                 stores.close();
             }
+            closeUploads();
             throw new IllegalStateException("shard worker " + workerId + " cannot start: " + e.getMessage(), e);
         }
         LOG.info("shard worker {} started (group {}, database {}, schema {})", workerId,
                 topics.group("shard-workers"), database.describe(), catalog.schema());
         return this;
+    }
+
+    private void closeUploads() {
+        try {
+            if (uploads != null) {
+                uploads.close();
+            }
+        } catch (java.io.IOException e) {
+            LOG.warn("shard worker {}: closing the uploads source: {}", workerId, e.getMessage());
+        }
     }
 
     public String workerId() {
@@ -170,6 +187,7 @@ public final class ShardWorker implements AutoCloseable {
         if (stores != null) {
             stores.close();
         }
+        closeUploads();
         if (metrics != null) {
             metrics.close();
         }
@@ -290,6 +308,12 @@ public final class ShardWorker implements AutoCloseable {
                     return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                             o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, null, null,
                             workerId);
+                }
+                if (task.kind().isFileCopy()) {
+                    FileCopyWriter.Outcome o = copyWriter.write(connection, shardScope(connection, task), task,
+                            exportDir, this::stopping);
+                    return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
+                            o.files(), Map.of(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId);
                 }
                 MessageShardWriter.Outcome o = shardWriter.write(connection, shardScope(connection, task), task,
                         exportDir, this::stopping);

@@ -20,6 +20,7 @@ public final class ShardWorkerConfig extends RealmExportConfig {
     public static final String DB_POOL_SIZE = "db.pool.size";
     public static final String CLOSE_TIMEOUT_MS = "close.timeout.ms";
     public static final String MIGRATION_STATUS_FILE = "migration.status.file";
+    public static final String AVATAR_SALT = "avatar.salt";
 
     public static final ConfigDef CONFIG = baseConfigDef()
             .define(ZULIP_VERSION, Type.STRING, "11.0", Importance.HIGH,
@@ -50,7 +51,11 @@ public final class ShardWorkerConfig extends RealmExportConfig {
                             + "from django_migrations; use it when the importer reports a migration mismatch.")
             .define(CLOSE_TIMEOUT_MS, Type.LONG, 5_000L, ConfigDef.Range.atLeast(0), Importance.LOW,
                     "How long close() waits for the task in flight before abandoning it (uncommitted: "
-                            + "another worker redoes it).");
+                            + "another worker redoes it).")
+            .define(AVATAR_SALT, Type.PASSWORD, null, Importance.MEDIUM,
+                    "Zulip's avatar_salt secret (/etc/zulip/zulip-secrets.conf). Local avatar files are"
+                            + " named by a salted hash of the user id: without it, an export of a realm with"
+                            + " uploaded avatars fails (unless uploads.allow.missing).");
 
     private final String workerId;
 
@@ -62,6 +67,12 @@ public final class ShardWorkerConfig extends RealmExportConfig {
 
     public String workerId() {
         return workerId;
+    }
+
+    /** The salt, or null when none is configured. Never logged. */
+    String avatarSalt() {
+        org.apache.kafka.common.config.types.Password salt = getPassword(AVATAR_SALT);
+        return salt == null ? null : salt.value();
     }
 
     public String transactionalId() {

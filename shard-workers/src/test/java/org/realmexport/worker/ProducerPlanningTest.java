@@ -43,7 +43,12 @@ class ProducerPlanningTest {
                 .stream().filter(s -> s.exportId().equals(exportId)).toList();
     }
 
+    /** The config task and the message shards of an export (not its file copy batches), by shard number. */
     static List<ExportTask> tasks(String prefix, String exportId) {
+        return allTasks(prefix, exportId).stream().filter(t -> !t.kind().isFileCopy()).toList();
+    }
+
+    static List<ExportTask> allTasks(String prefix, String exportId) {
         List<ExportTask> all = new java.util.ArrayList<>();
         all.addAll(PipelineHarness.values(h.readAll(prefix + ".config-tasks"), ExportTask.class));
         all.addAll(PipelineHarness.values(h.readAll(prefix + ".shard-tasks"), ExportTask.class));
@@ -59,20 +64,34 @@ class ProducerPlanningTest {
             ExportStatus planned = statuses(prefix, exportId, 1).get(0);
             assertThat(planned.state()).isEqualTo(ExportState.PLANNED);
             assertThat(planned.realmId()).isEqualTo(ZulipFixture.REALM);
-            assertThat(planned.tasksPlanned()).isEqualTo(4); // ceil(2500 / 1000) + 1
             assertThat(planned.messages()).isEqualTo(2500);
             assertThat(planned.watermark()).isEqualTo(25002); // max(zerver_message.id), all realms
             assertThat(planned.output().toString()).endsWith("/" + ExportId.directoryName(exportId));
 
-            List<ExportTask> tasks = tasks(prefix, exportId);
+            List<ExportTask> all = allTasks(prefix, exportId);
+            List<ExportTask> tasks = all.stream().filter(t -> !t.kind().isFileCopy()).toList();
             assertThat(tasks).extracting(ExportTask::kind).containsExactly(ExportTask.Kind.REALM_CONFIG,
                     ExportTask.Kind.MESSAGES, ExportTask.Kind.MESSAGES, ExportTask.Kind.MESSAGES);
             assertThat(tasks).extracting(ExportTask::shard).containsExactly(0, 1, 2, 3);
             assertThat(tasks).extracting(ExportTask::expectedCount).containsExactly(0, 1000, 1000, 500);
             assertThat(tasks.subList(1, 4)).extracting(t -> t.firstId() + ".." + t.lastId())
                     .containsExactly("10..10000", "10010..20000", "20010..25000");
-            assertThat(tasks).allSatisfy(t -> {
-                assertThat(t.tasksPlanned()).isEqualTo(4);
+            // and the file copy batches: each category's id ranges cover every id, at least one batch each
+            List<ExportTask> copies = all.stream().filter(t -> t.kind().isFileCopy()).toList();
+            for (ExportTask.Kind kind : List.of(ExportTask.Kind.UPLOADS, ExportTask.Kind.AVATARS,
+                    ExportTask.Kind.EMOJI, ExportTask.Kind.REALM_ICONS)) {
+                List<ExportTask> batches = copies.stream().filter(t -> t.kind() == kind).toList();
+                assertThat(batches).as("%s batches", kind).isNotEmpty();
+                assertThat(batches.get(0).firstId()).isZero();
+                assertThat(batches.get(batches.size() - 1).lastId()).isEqualTo(Long.MAX_VALUE);
+                for (int k = 0; k < batches.size(); k++) {
+                    assertThat(batches.get(k).shard()).isEqualTo(k + 1);
+                    assertThat(batches.get(k).taskId()).isEqualTo(String.format("%s-%06d", kind.category(), k + 1));
+                }
+            }
+            assertThat(planned.tasksPlanned()).isEqualTo(4 + copies.size()); // ceil(2500 / 1000) + 1 + batches
+            assertThat(all).allSatisfy(t -> {
+                assertThat(t.tasksPlanned()).isEqualTo(planned.tasksPlanned());
                 assertThat(t.watermark()).isEqualTo(25002);
                 assertThat(t.output()).isEqualTo(planned.output());
                 assertThat(t.realmId()).isEqualTo(ZulipFixture.REALM);

@@ -4,7 +4,8 @@ import java.net.URI;
 
 /**
  * A unit of work for the shard workers, on {@code realm-export.config-tasks} (kind
- * {@code REALM_CONFIG}) or {@code realm-export.shard-tasks} (kind {@code MESSAGES}), keyed by
+ * {@code REALM_CONFIG}) or {@code realm-export.shard-tasks} (kind {@code MESSAGES}, and the file
+ * copy kinds {@code UPLOADS}, {@code AVATARS}, {@code EMOJI}, {@code REALM_ICONS}), keyed by
  * {@link #taskId()} so that redeliveries of a task land on the same partition.
  *
  * @param v             format version
@@ -15,22 +16,46 @@ import java.net.URI;
  * @param output        the export's directory: {@code file:///...} or {@code s3://bucket/prefix/zulip-export-<id>}
  *                      ({@link org.realmexport.common.storage.ExportStores#open}); the task's files go there
  * @param watermark     highest zerver_message.id at planning time; no task exports a higher id
- * @param shard         1-based shard number (MESSAGES only; 0 for REALM_CONFIG)
- * @param firstId       first message id of the shard, inclusive (MESSAGES only)
- * @param lastId        last message id of the shard, inclusive (MESSAGES only)
+ * @param shard         1-based shard number (MESSAGES), or batch number of a file copy kind; 0 for REALM_CONFIG
+ * @param firstId       first message id of the shard, inclusive (MESSAGES); for a file copy batch the
+ *                      first id of its rows (attachments, users, realm emoji), inclusive
+ * @param lastId        last message id of the shard, inclusive (MESSAGES); last row id of a file copy batch
  * @param expectedCount number of messages planned for the shard (MESSAGES only); the file holds the
  *                      messages of its range as they are when it runs, fewer when some were deleted
- *                      since planning
+ *                      since planning; for a file copy batch, the rows planned in it
  * @param tasksPlanned  total number of tasks of the export (config + shards)
  */
 public record ExportTask(int v, String exportId, Kind kind, long realmId, String type, URI output,
                          long watermark, int shard, long firstId, long lastId, int expectedCount,
                          int tasksPlanned) implements Versioned {
 
-    public enum Kind { REALM_CONFIG, MESSAGES }
+    public enum Kind {
+        REALM_CONFIG, MESSAGES,
+        /** Copies of files, batched ({@link #isFileCopy()}): each writes one category's files. */
+        UPLOADS, AVATARS, EMOJI, REALM_ICONS;
 
-    /** {@code realm} for the config task, {@code messages-000042} for shard 42. */
+        /** Whether tasks of this kind copy files (uploads, avatars, emoji, realm icons). */
+        public boolean isFileCopy() {
+            return ordinal() >= UPLOADS.ordinal();
+        }
+
+        /** The export's directory of a file copy kind, as in records.json's place: {@code uploads}, {@code realm_icons}. */
+        public String category() {
+            if (!isFileCopy()) {
+                throw new IllegalStateException(this + " copies no files");
+            }
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * {@code realm} for the config task, {@code messages-000042} for shard 42, {@code uploads-000003}
+     * for the third batch of uploads.
+     */
     public String taskId() {
+        if (kind.isFileCopy()) {
+            return String.format("%s-%06d", kind.category(), shard);
+        }
         return kind == Kind.REALM_CONFIG ? "realm" : messagesFileStem(shard);
     }
 
