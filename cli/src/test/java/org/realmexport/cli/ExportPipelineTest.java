@@ -422,6 +422,29 @@ class ExportPipelineTest {
     }
 
     @Test
+    void aWorkerKilledInTheMiddleOfAFileCopyBatchLeavesItToAnotherAndTheExportIsIdentical() throws Exception {
+        Map<String, JsonNode> expected = baseline();
+        AtomicReference<String> killedIn = new AtomicReference<>();
+        try (Deployment d = new Deployment(worker -> worker.beforeCommit(task -> {
+            // the first worker dies once, after copying a batch of uploads (files, parts and report written,
+            // result sent), before commit: another worker copies the batch again
+            if (task.kind() == ExportTask.Kind.UPLOADS && killedIn.compareAndSet(null, task.taskId())) {
+                throw new ShardWorker.SimulatedCrash();
+            }
+        }))) {
+            ExportStatus end = d.export(primaryRealm());
+            assertThat(killedIn.get()).as("a worker was killed").isNotNull();
+            assertThat(d.workers.get(0).isRunning()).isFalse();
+            assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+            assertThat(end.tasksDone()).isEqualTo(end.tasksPlanned());
+            Map<String, JsonNode> manifest = manifest(d.exportDir(end));
+            assertThat(manifest.keySet()).as("uploads were copied").anyMatch(p -> p.startsWith("uploads/")
+                    && !p.equals("uploads/records.json"));
+            assertThat(manifest).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void postgresRestartedInTheMiddleOfAnExportLeavesItSucceededAndIdentical() throws Exception {
         Map<String, JsonNode> expected = baseline();
         AtomicReference<Deployment> deployment = new AtomicReference<>();
