@@ -1,6 +1,7 @@
 package org.realmexport.common.verify;
 
 import org.realmexport.common.Json;
+import org.realmexport.common.event.FileCopyReport;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -102,7 +103,7 @@ final class ExportCheck {
     private final Path dir;
     private final Problems problems = new Problems();
     private final PrivacyCheck privacy = new PrivacyCheck(problems);
-    /** Every regular file of the export (relative path with '/') to its size; .parts/ excluded. */
+    /** Every regular file of the export (relative path with '/') to its size; .parts/ and .copied/ excluded. */
     private final SortedMap<String, Long> files = new TreeMap<>();
 
     private boolean realmRead;
@@ -161,8 +162,9 @@ final class ExportCheck {
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) walk::iterator) {
                 String rel = relative(p);
-                if (rel.isEmpty() || rel.equals(PARTS_DIR) || rel.startsWith(PARTS_DIR + "/")) {
-                    continue; // the workers' gzip members: never part of the export itself
+                if (rel.isEmpty() || rel.equals(PARTS_DIR) || rel.startsWith(PARTS_DIR + "/")
+                        || rel.equals(FileCopyReport.DIRECTORY) || rel.startsWith(FileCopyReport.DIRECTORY + "/")) {
+                    continue; // the workers' gzip members and copy reports: never part of the export itself
                 }
                 if (Files.isSymbolicLink(p)) {
                     problems.add(rel, "is a symbolic link; an export holds regular files only");
