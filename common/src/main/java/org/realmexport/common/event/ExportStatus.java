@@ -34,12 +34,24 @@ import java.util.Map;
  * @param updatedAt    epoch milliseconds
  * @param skippedTables tables of Zulip's schema this build does not know that the operator chose
  *                     to export without ({@code tables.skip}); null or empty when none
+ * @param userId       the user of a single-user export (its {@code type} is
+ *                     {@link org.realmexport.common.db.UserScope#TYPE}), else null
  */
 public record ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
                            String type, ExportState state, int tasksPlanned, int tasksDone,
                            long watermark, long messages, URI output, String tarball,
                            String sha256, Long size, Map<String, Long> rows, String error,
-                           Long realmExportId, long updatedAt, List<String> skippedTables) implements Versioned {
+                           Long realmExportId, long updatedAt, List<String> skippedTables, Long userId) implements Versioned {
+
+    /** A status of a realm export. */
+    public ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
+                        String type, ExportState state, int tasksPlanned, int tasksDone,
+                        long watermark, long messages, URI output, String tarball,
+                        String sha256, Long size, Map<String, Long> rows, String error,
+                        Long realmExportId, long updatedAt, List<String> skippedTables) {
+        this(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone, watermark, messages,
+                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, skippedTables, null);
+    }
 
     /** A status without skipped tables. */
     public ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
@@ -48,14 +60,28 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
                         String sha256, Long size, Map<String, Long> rows, String error,
                         Long realmExportId, long updatedAt) {
         this(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone, watermark, messages,
-                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, null);
+                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, null, null);
     }
 
     /** A copy naming the tables exported without ({@code tables.skip}); none gives null. */
     public ExportStatus withSkippedTables(List<String> tables) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
                 watermark, messages, output, tarball, sha256, size, rows, error, realmExportId, updatedAt,
-                tables == null || tables.isEmpty() ? null : List.copyOf(tables));
+                tables == null || tables.isEmpty() ? null : List.copyOf(tables), userId);
+    }
+
+    /** A copy for the single-user export of {@code user}. */
+    public ExportStatus withUser(Long user) {
+        return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
+                watermark, messages, output, tarball, sha256, size, rows, error, realmExportId, updatedAt,
+                skippedTables, user);
+    }
+
+    /** A copy with the rows written. */
+    public ExportStatus withRows(Map<String, Long> newRows) {
+        return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
+                watermark, messages, output, tarball, sha256, size, newRows, error, realmExportId, updatedAt,
+                skippedTables, userId);
     }
 
     /** Messages written so far ({@code rows.zerver_message}), or null before any shard reported. */
@@ -66,19 +92,19 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
     public ExportStatus withState(ExportState newState, String newError) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, newState, tasksPlanned,
                 tasksDone, watermark, messages, output, tarball, sha256, size, rows, newError,
-                realmExportId, System.currentTimeMillis(), skippedTables);
+                realmExportId, System.currentTimeMillis(), skippedTables, userId);
     }
 
     public ExportStatus withProgress(int done, Map<String, Long> newRows) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type,
                 state == ExportState.PLANNED ? ExportState.RUNNING : state, tasksPlanned, done,
                 watermark, messages, output, tarball, sha256, size, newRows, error, realmExportId,
-                System.currentTimeMillis(), skippedTables);
+                System.currentTimeMillis(), skippedTables, userId);
     }
 
     public ExportStatus succeeded(String tarballPath, String tarballSha256, long tarballSize) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, ExportState.SUCCEEDED,
                 tasksPlanned, tasksDone, watermark, messages, output, tarballPath, tarballSha256,
-                tarballSize, rows, null, realmExportId, System.currentTimeMillis(), skippedTables);
+                tarballSize, rows, null, realmExportId, System.currentTimeMillis(), skippedTables, userId);
     }
 }
