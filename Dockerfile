@@ -1,17 +1,28 @@
-# The realm-export command in a container. Build the jar on the host first:
+# realm-export in a container. Build the jars on the host first:
 #   mvn -B -DskipTests package && docker compose build
-# (the image only copies cli/target/realm-export.jar and cli/target/lib/, see .dockerignore)
-FROM eclipse-temurin:17-jre
+# (the images only copy the built jars and their lib/, see .dockerignore)
+#
+# The default image (the last stage, `services`) runs the services: producer, shard-worker,
+# assembler, request, status, verify, export-user, from cli/target/realm-export-services.jar; it
+# holds no embedded Kafka broker, PostgreSQL binaries or S3 server. The `full` target is the jar
+# ./realm-export runs (local-cli/target/realm-export.jar), which adds stack, demo and generate:
+# docker-compose's `generate` tool uses it.
+FROM eclipse-temurin:17-jre AS base
 
 RUN useradd --system --uid 10001 --home-dir /opt/realm-export realm-export \
     && mkdir -p /exports /uploads /var/lib/realm-export \
     && chown realm-export /exports /uploads /var/lib/realm-export
 
 WORKDIR /opt/realm-export
-COPY cli/target/lib/ lib/
-COPY cli/target/realm-export.jar realm-export.jar
-
 USER realm-export
 # The container's memory limit bounds the heap; the sub-command comes from `command:`.
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC", "-Xms32m", "-jar", "/opt/realm-export/realm-export.jar"]
 CMD ["--help"]
+
+FROM base AS full
+COPY local-cli/target/lib/ lib/
+COPY local-cli/target/realm-export.jar realm-export.jar
+
+FROM base AS services
+COPY cli/target/lib/ lib/
+COPY cli/target/realm-export-services.jar realm-export.jar

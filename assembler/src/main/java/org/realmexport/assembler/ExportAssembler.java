@@ -146,15 +146,17 @@ public final class ExportAssembler implements AutoCloseable {
         props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.getShort(RealmExportConfig.REPLICATION_FACTOR));
         props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG,
                 config.getLong(ExportAssemblerConfig.STATESTORE_CACHE_MAX_BYTES));
+        props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbMemory.class);
+        props.put(BoundedRocksDbMemory.MEMORY_BYTES, config.getLong(ExportAssemblerConfig.ROCKSDB_MEMORY_BYTES));
         return props;
     }
 
-    /** Stops the stream, then the finalizers (an interrupted finalizing resumes on the next start). */
     /** The port this service serves /metrics on (metrics.port, 0 picks one), or -1. */
     public int metricsPort() {
         return serviceMetrics == null ? -1 : serviceMetrics.port();
     }
 
+    /** Stops the stream, then the finalizers (an interrupted finalizing resumes on the next start). */
     @Override
     public synchronized void close() {
         KafkaStreams ks = streams;

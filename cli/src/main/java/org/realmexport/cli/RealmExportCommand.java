@@ -8,9 +8,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -29,13 +33,20 @@ import java.util.function.Supplier;
         footer = {"", "Connection settings come from options or from the environment (KAFKA_BOOTSTRAP, JDBC_URL, "
                 + "S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, UPLOADS_DIR, TOPIC_PREFIX); an option wins.",
                 "Exit codes: 0 success, 1 export or verification failed, 2 usage error."},
-        subcommands = {DemoCommand.class, StackCommand.class, ProducerCommand.class, ShardWorkerCommand.class,
-                AssemblerCommand.class, RequestCommand.class, StatusCommand.class, GenerateCommand.class,
-                VerifyCommand.class, ExportUserCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProducerCommand.class, ShardWorkerCommand.class, AssemblerCommand.class,
+                RequestCommand.class, StatusCommand.class, VerifyCommand.class, ExportUserCommand.class})
 public class RealmExportCommand implements Callable<Integer> {
     static final int OK = 0;
     static final int FAILED = 1;
     static final int USAGE = 2;
+
+    /**
+     * The commands of the full jar only (local-cli): they run the embedded stack, which the services'
+     * jar and image leave out.
+     */
+    static final List<String> FULL_JAR_COMMANDS = List.of("stack", "demo", "generate");
+    static final String FULL_JAR_HINT = "only in the full jar, with the embedded stack: ./realm-export in a "
+            + "source checkout (it builds local-cli/target/realm-export.jar)";
 
     private static final Logger LOG = LoggerFactory.getLogger(RealmExportCommand.class);
 
@@ -58,12 +69,43 @@ public class RealmExportCommand implements Callable<Integer> {
         System.exit(commandLine(new RealmExportCommand()).execute(args));
     }
 
-    /** The configured picocli command line (exit codes, error handling) for a root command. */
+    /**
+     * The configured picocli command line (exit codes, error handling) for a root command, with the
+     * sub-commands the class path adds (the full jar's stack, demo and generate).
+     */
     static CommandLine commandLine(RealmExportCommand root) {
         CommandLine commandLine = new CommandLine(root);
+        for (SubcommandProvider provider : ServiceLoader.load(SubcommandProvider.class)) {
+            provider.subcommands().forEach(commandLine::addSubcommand);
+        }
+        commandLine.addSubcommand(new CommandLine.HelpCommand());
+        if (!commandLine.getSubcommands().keySet().containsAll(FULL_JAR_COMMANDS)) {
+            commandLine.getCommandSpec().usageMessage().footer(append(commandLine.getCommandSpec().usageMessage().footer(),
+                    String.join(", ", FULL_JAR_COMMANDS) + " are not in this jar (the services' jar): they are "
+                            + FULL_JAR_HINT + "."));
+            CommandLine.IParameterExceptionHandler standard = commandLine.getParameterExceptionHandler();
+            commandLine.setParameterExceptionHandler((ex, args) -> notInThisJar(ex) ? USAGE : standard.handleParseException(ex, args));
+        }
         commandLine.setExecutionExceptionHandler(RealmExportCommand::handle);
         commandLine.setCaseInsensitiveEnumValuesAllowed(true);
         return commandLine;
+    }
+
+    private static String[] append(String[] lines, String line) {
+        String[] out = Arrays.copyOf(lines, lines.length + 1);
+        out[lines.length] = line;
+        return out;
+    }
+
+    /** A full-jar command asked of the services' jar: says where it is (rather than "Unmatched argument"). */
+    private static boolean notInThisJar(ParameterException ex) {
+        if (ex instanceof UnmatchedArgumentException unmatched && ex.getCommandLine().getParent() == null
+                && !unmatched.getUnmatched().isEmpty() && FULL_JAR_COMMANDS.contains(unmatched.getUnmatched().get(0))) {
+            ex.getCommandLine().getErr().println(ex.getCommandLine().getCommandName() + ": '"
+                    + unmatched.getUnmatched().get(0) + "' is not in this jar: it is " + FULL_JAR_HINT);
+            return true;
+        }
+        return false;
     }
 
     Map<String, String> environment() {

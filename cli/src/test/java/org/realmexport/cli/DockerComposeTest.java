@@ -31,22 +31,36 @@ class DockerComposeTest {
         assertThat(services).as("services of docker-compose.yml").isNotNull();
     }
 
-    /** The services that run this project's image (built here, or the image it builds). */
+    /** The services that run one of this project's images (built here), by name. */
     static Map<String, JsonNode> projectServices() {
-        String image = null;
-        for (JsonNode service : services) {
-            if (service.has("build")) {
-                image = service.path("image").asText(null);
-            }
-        }
+        Map<String, String> targets = imageTargets();
         Map<String, JsonNode> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = services.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (e.getValue().has("build") || (image != null && image.equals(e.getValue().path("image").asText()))) {
+            if (e.getValue().has("build") || targets.containsKey(e.getValue().path("image").asText())) {
                 out.put(e.getKey(), e.getValue());
             }
         }
         return out;
+    }
+
+    /** The Dockerfile target each image of this project is built from. */
+    static Map<String, String> imageTargets() {
+        Map<String, String> targets = new LinkedHashMap<>();
+        for (JsonNode service : services) {
+            JsonNode build = service.get("build");
+            if (build != null) {
+                assertThat(build.path("target").asText()).as("Dockerfile target of " + service.path("image"))
+                        .isIn("services", "full");
+                targets.put(service.path("image").asText(), build.path("target").asText());
+            }
+        }
+        return targets;
+    }
+
+    static String target(JsonNode service) {
+        return service.has("build") ? service.get("build").path("target").asText()
+                : imageTargets().get(service.path("image").asText());
     }
 
     static List<String> command(JsonNode service) {
@@ -77,21 +91,28 @@ class DockerComposeTest {
     }
 
     @Test
-    void theThreeServicesRunFromTheProjectImage() {
+    void theThreeServicesRunFromTheServicesImage() {
         Map<String, JsonNode> project = projectServices();
         assertThat(project).containsKeys("producer", "shard-worker", "assembler");
-        assertThat(command(project.get("producer"))).first().isEqualTo("producer");
-        assertThat(command(project.get("shard-worker"))).first().isEqualTo("shard-worker");
-        assertThat(command(project.get("assembler"))).first().isEqualTo("assembler");
+        for (String name : List.of("producer", "shard-worker", "assembler")) {
+            assertThat(command(project.get(name))).first().isEqualTo(name);
+            assertThat(target(project.get(name))).as("image of " + name).isEqualTo("services");
+        }
     }
 
     @Test
-    void everyCommandIsARealSubCommandWithRealOptions() {
+    void everyCommandIsARealSubCommandOfItsImageWithRealOptions() {
         CommandLine cli = RealmExportCommand.commandLine(new RealmExportCommand());
         Set<String> subCommands = cli.getSubcommands().keySet();
         projectServices().forEach((name, service) -> {
             List<String> words = command(service);
             assertThat(words).as("command of " + name).isNotEmpty();
+            if ("full".equals(target(service))) {
+                // the full image's own commands are parsed by local-cli's tests; here: it needs that image
+                assertThat(RealmExportCommand.FULL_JAR_COMMANDS).as("command of " + name + " (full image)")
+                        .contains(words.get(0));
+                return;
+            }
             assertThat(subCommands).as("sub-command of service " + name).contains(words.get(0));
             // parsing throws on an unknown option or a bad value
             RealmExportCommand.commandLine(new RealmExportCommand()).parseArgs(words.toArray(String[]::new));
@@ -133,15 +154,23 @@ class DockerComposeTest {
     }
 
     @Test
-    void theDockerfileRunsTheBuiltJarOnJava17() throws IOException {
+    void theDockerfilesDefaultImageRunsTheServicesJarOnJava17() throws IOException {
         String dockerfile = Files.readString(ROOT.resolve("Dockerfile"));
+        String services = dockerfile.substring(dockerfile.lastIndexOf("\nFROM "));
+        String full = dockerfile.substring(dockerfile.indexOf(" AS full"), dockerfile.lastIndexOf("\nFROM "));
 
-        assertThat(dockerfile).containsPattern("(?m)^FROM eclipse-temurin:17-jre\\s*$")
-                .containsPattern("(?m)^COPY cli/target/realm-export.jar ")
-                .containsPattern("(?m)^COPY cli/target/lib/ ")
+        assertThat(dockerfile).containsPattern("(?m)^FROM eclipse-temurin:17-jre AS base\\s*$")
                 .containsPattern("(?m)^ENTRYPOINT \\[\"java\",.*\"-jar\", \"[^\"]*realm-export.jar\"\\]");
+        // the last stage is what `docker build` makes without --target
+        assertThat(services).startsWith("\nFROM base AS services")
+                .containsPattern("(?m)^COPY cli/target/realm-export-services.jar realm-export.jar$")
+                .containsPattern("(?m)^COPY cli/target/lib/ lib/$")
+                .doesNotContain("local-cli");
+        assertThat(full).containsPattern("(?m)^COPY local-cli/target/realm-export.jar realm-export.jar$")
+                .containsPattern("(?m)^COPY local-cli/target/lib/ lib/$");
         String ignore = Files.readString(ROOT.resolve(".dockerignore"));
-        assertThat(ignore.lines()).contains("!cli/target/realm-export.jar", "!cli/target/lib/");
+        assertThat(ignore.lines()).contains("!cli/target/realm-export-services.jar", "!cli/target/lib/",
+                "!local-cli/target/realm-export.jar", "!local-cli/target/lib/");
     }
 
     private static JsonNode serviceWithImage(String prefix) {

@@ -62,7 +62,7 @@ class ReadmeTest {
 
         String expected = ConfigReference.markdown().stripLeading();
         if (!readme.substring(start + START.length(), end).equals(expected)) {
-            Path fixed = ROOT.resolve("cli/target/README.expected.md");
+            Path fixed = ROOT.resolve("local-cli/target/README.expected.md");
             Files.writeString(fixed, readme.substring(0, start + START.length()) + expected + readme.substring(end));
             throw new AssertionError("README.md's configuration reference differs from the ConfigDefs; "
                     + "the corrected README is in " + fixed);
