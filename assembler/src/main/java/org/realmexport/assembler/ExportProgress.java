@@ -21,9 +21,11 @@ import java.util.TreeMap;
  * @param firstSeenAt  epoch ms of the first event
  * @param reportedAt   epoch ms of the last RUNNING status sent (throttling)
  * @param endedAt      epoch ms when the export became SUCCEEDED or FAILED (retention)
+ * @param bytesWritten sizes of the files the tasks reported, summed (0 in a store of an earlier version)
  */
 record ExportProgress(Phase phase, ExportStatus planned, int tasksPlanned, int tasksDone,
-                      Map<String, Long> rows, String error, long firstSeenAt, long reportedAt, long endedAt) {
+                      Map<String, Long> rows, String error, long firstSeenAt, long reportedAt, long endedAt,
+                      long bytesWritten) {
 
     enum Phase {
         /** Waiting for results (and for the plan). */
@@ -48,7 +50,7 @@ record ExportProgress(Phase phase, ExportStatus planned, int tasksPlanned, int t
     }
 
     static ExportProgress first(long now) {
-        return new ExportProgress(Phase.COLLECTING, null, 0, 0, new TreeMap<>(), null, now, 0L, 0L);
+        return new ExportProgress(Phase.COLLECTING, null, 0, 0, new TreeMap<>(), null, now, 0L, 0L, 0L);
     }
 
     ExportProgress withPlanned(ExportStatus status) {
@@ -57,7 +59,7 @@ record ExportProgress(Phase phase, ExportStatus planned, int tasksPlanned, int t
             err = "the plan has " + status.tasksPlanned() + " tasks but task results say " + tasksPlanned;
         }
         return new ExportProgress(phase, status, status.tasksPlanned(), tasksDone, rows, err, firstSeenAt,
-                reportedAt, endedAt);
+                reportedAt, endedAt, bytesWritten);
     }
 
     /** Counts a result whose task id was not seen before. */
@@ -65,6 +67,10 @@ record ExportProgress(Phase phase, ExportStatus planned, int tasksPlanned, int t
         Map<String, Long> merged = new TreeMap<>(rows);
         if (result.rows() != null) {
             result.rows().forEach((table, n) -> merged.merge(table, n == null ? 0L : n, Long::sum));
+        }
+        long bytes = bytesWritten;
+        if (result.files() != null) {
+            bytes += result.files().values().stream().mapToLong(TaskResult.FileInfo::size).sum();
         }
         int planned = tasksPlanned != 0 ? tasksPlanned : result.tasksPlanned();
         String err = error;
@@ -81,21 +87,22 @@ record ExportProgress(Phase phase, ExportStatus planned, int tasksPlanned, int t
                     + " (last: " + result.taskId() + ")";
         }
         return new ExportProgress(phase, planned(), planned, tasksDone + 1, merged, err, firstSeenAt, reportedAt,
-                endedAt);
+                endedAt, bytes);
     }
 
     ExportProgress withError(String anomaly) {
         return new ExportProgress(phase, planned, tasksPlanned, tasksDone, rows, error != null ? error : anomaly,
-                firstSeenAt, reportedAt, endedAt);
+                firstSeenAt, reportedAt, endedAt, bytesWritten);
     }
 
     ExportProgress in(Phase newPhase, long now) {
         return new ExportProgress(newPhase, planned, tasksPlanned, tasksDone, rows, error, firstSeenAt, reportedAt,
-                newPhase.terminal() ? now : endedAt);
+                newPhase.terminal() ? now : endedAt, bytesWritten);
     }
 
     ExportProgress reported(long now) {
-        return new ExportProgress(phase, planned, tasksPlanned, tasksDone, rows, error, firstSeenAt, now, endedAt);
+        return new ExportProgress(phase, planned, tasksPlanned, tasksDone, rows, error, firstSeenAt, now, endedAt,
+                bytesWritten);
     }
 
     boolean complete() {
@@ -104,6 +111,7 @@ record ExportProgress(Phase phase, ExportStatus planned, int tasksPlanned, int t
 
     /** The status to send: the plan with this progress, in {@code state}. */
     ExportStatus status(ExportState state, String anomaly) {
-        return planned.withProgress(tasksDone, new TreeMap<>(rows)).withState(state, anomaly);
+        return planned.withProgress(tasksDone, new TreeMap<>(rows), tasksDone == 0 ? null : bytesWritten)
+                .withState(state, anomaly);
     }
 }

@@ -93,6 +93,7 @@ class AssemblerTopologyTest {
         assertThat(assembling.state()).isEqualTo(ExportState.ASSEMBLING);
         assertThat(assembling.tasksDone()).isEqualTo(3); // the duplicate is not counted
         assertThat(assembling.rows()).containsEntry("zerver_message", 1500L).containsEntry("zerver_realm", 1L);
+        assertThat(assembling.bytesWritten()).isEqualTo(3 * FILE_SIZE); // the duplicate's file neither
         // handed to the finalizers on the decision, not after ASSEMBLING came back from the topic
         assertThat(handedOver).singleElement().satisfies(s -> assertThat(s.tasksDone()).isEqualTo(3));
         assertThat(sent).filteredOn(s -> s.state() == ExportState.RUNNING)
@@ -113,6 +114,7 @@ class AssemblerTopologyTest {
         assertThat(drain()).singleElement().satisfies(s -> {
             assertThat(s.state()).isEqualTo(ExportState.SUCCEEDED);
             assertThat(s.tarball()).isEqualTo("/out/e1.tar.gz");
+            assertThat(s.bytesWritten()).isEqualTo(2 * FILE_SIZE);
         });
         // a late duplicate changes nothing
         results.pipeInput(EXPORT, Json.toBytes(result("realm", Map.of("zerver_realm", 1L), null)));
@@ -158,8 +160,13 @@ class AssemblerTopologyTest {
                 100L, 1500L, URI.create("file:///out/zulip-export-e1/"), null, null, null, null, null, null, 1L);
     }
 
+    /** The size of every task's one file. */
+    private static final long FILE_SIZE = 1_000_003L;
+
     private TaskResult result(String taskId, Map<String, Long> rows, String error) {
-        return new TaskResult(Versioned.CURRENT, EXPORT, taskId, tasksPlanned, Map.of(), rows, Map.of(), Map.of(),
+        Map<String, TaskResult.FileInfo> files = error != null ? Map.of()
+                : Map.of(taskId + ".json", new TaskResult.FileInfo(FILE_SIZE, "ab".repeat(32)));
+        return new TaskResult(Versioned.CURRENT, EXPORT, taskId, tasksPlanned, files, rows, Map.of(), Map.of(),
                 List.of(), null, null, null, error, "w1");
     }
 }

@@ -36,8 +36,9 @@ import java.util.stream.Collectors;
                 + "the consumer lag of the shard-worker and assembler groups. --watch redraws until the export "
                 + "ends (exit 0 succeeded, 1 failed), with a progress bar of tasks done.")
 class StatusCommand implements Callable<Integer> {
-    static final String HEADER = String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9s  %10s  %8s  %8s  %s",
-            "EXPORT", "REALM", "TYPE", "STATE", "TASKS", "MESSAGES", "ROWS", "ELAPSED", "LEFT", "TARBALL / ERROR");
+    static final String HEADER = String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9s  %10s  %8s  %8s  %8s  %s",
+            "EXPORT", "REALM", "TYPE", "STATE", "TASKS", "MESSAGES", "ROWS", "WRITTEN", "ELAPSED", "LEFT",
+            "TARBALL / ERROR");
 
     @ParentCommand
     RealmExportCommand root;
@@ -197,10 +198,10 @@ class StatusCommand implements Callable<Integer> {
                 String state = stalled(board, s, lags, stalledAfter, now) ? "STALLED" : s.state().name();
                 String result = s.state() == ExportState.FAILED ? "error: " + s.error()
                         : s.tarball() != null ? s.tarball() : "-";
-                out.println(String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9d  %10d  %8s  %8s  %s",
+                out.println(String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9d  %10d  %8s  %8s  %8s  %s",
                         s.exportId(), realm(s), s.type(), state, s.tasksDone() + "/" + s.tasksPlanned(),
-                        messages(s), rows(s), duration(t.elapsedMs()), t.leftMs() < 0 ? "-" : duration(t.leftMs()),
-                        result));
+                        messages(s), rows(s), bytes(s.bytesWritten()), duration(t.elapsedMs()),
+                        t.leftMs() < 0 ? "-" : duration(t.leftMs()), result));
             }
         }
         printLag(out, lags, topics);
@@ -235,21 +236,44 @@ class StatusCommand implements Callable<Integer> {
     }
 
     /**
-     * Burrow's STALLED: the export is not done, there is a backlog (shard workers or assembler) and
-     * none of its tasks finished for {@code stalledAfter} seconds.
+     * Burrow's STALLED: the export is not done, some of its tasks or results wait for the shard
+     * workers or the assembler, and none of its tasks finished for {@code stalledAfter} seconds.
+     * Waiting records are told apart by export from their keys; a backlog too large to count one
+     * by one ({@link ConsumerLag#waitingFor}) counts for every export.
      */
     static boolean stalled(StatusBoard board, ExportStatus s, List<ConsumerLag> lags, long stalledAfter, long now) {
         if (s.state().terminal() || s.state() == ExportState.ASSEMBLING) {
             return false;
         }
-        boolean backlog = lags.stream().anyMatch(l -> l.total() > 0);
-        return backlog && board != null && now - board.lastProgressAt(s) >= stalledAfter * 1000;
+        return waiting(s, lags) > 0 && board != null && now - board.lastProgressAt(s) >= stalledAfter * 1000;
+    }
+
+    private static long waiting(ExportStatus s, List<ConsumerLag> lags) {
+        return lags.stream().mapToLong(l -> l.waitingFor(s.exportId())).sum();
     }
 
     static String duration(long ms) {
         long s = ms / 1000;
         return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
                 : s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+
+    /** Bytes in SI units, one decimal ("-" when unknown): 950 B, 12.3 kB, 1.2 GB. */
+    static String bytes(Long n) {
+        if (n == null) {
+            return "-";
+        }
+        if (n < 1000) {
+            return n + " B";
+        }
+        String[] units = {"kB", "MB", "GB", "TB", "PB"};
+        double value = n;
+        int unit = -1;
+        while (value >= 999.95 && unit < units.length - 1) {
+            value /= 1000;
+            unit++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 
     private static long messages(ExportStatus s) {
@@ -289,9 +313,9 @@ class StatusCommand implements Callable<Integer> {
         out.printf("realm      %s%n", realm(s));
         out.printf("type       %s%n", s.type() + (s.userId() == null ? "" : " (user " + s.userId() + ")"));
         if (stalled(board, s, lags, stalledAfter, now)) {
-            out.printf("state      %s, STALLED: no task finished for %s while %d records wait (start or check the"
-                    + " shard workers and the assembler)%n", s.state(), duration(now - board.lastProgressAt(s)),
-                    lags.stream().mapToLong(ConsumerLag::total).sum());
+            out.printf("state      %s, STALLED: no task finished for %s while %d of its records wait (start or check"
+                    + " the shard workers and the assembler)%n", s.state(), duration(now - board.lastProgressAt(s)),
+                    waiting(s, lags));
         } else {
             out.printf("state      %s%n", s.state());
         }
@@ -306,6 +330,9 @@ class StatusCommand implements Callable<Integer> {
             // the database is live: messages deleted after planning are not written
             out.printf("messages   %d written of %d planned (watermark: message id %d)%n", written, s.messages(),
                     s.watermark());
+        }
+        if (s.bytesWritten() != null) {
+            out.printf("files      %s (%d bytes) written by the tasks%n", bytes(s.bytesWritten()), s.bytesWritten());
         }
         if (s.output() != null) {
             out.printf("output     %s%n", ExportStores.display(s.output()));

@@ -90,6 +90,20 @@ class RealmExportWatchTest {
     }
 
     @Test
+    void aRowIsStartedWhenItsRequestIsPostedBeforeAnyPlan() throws Exception {
+        Map<String, Object> config = deployment();
+        // no producer runs: nothing plans the request (no PLANNED status), only the watcher marks the row
+        try (RealmExportWatcher watcher = new RealmExportWatcher(config)) {
+            watcher.start();
+            long row = insertRow(3, realms.primary().realmId());
+            Map<String, Object> started = awaitRow(row, 2, 3, 4);
+            assertThat(started.get("status")).as("row %s", started).isEqualTo(2);
+            assertThat(started.get("date_started")).isNotNull();
+            assertThat(started.get("date_succeeded")).isNull();
+        }
+    }
+
+    @Test
     void aRowInsertedWhileTheProducerIsDownIsExportedOnceWhenItComesBack() throws Exception {
         Map<String, Object> config = deployment();
         config.put("watch.offsets.file", work.resolve("offsets-" + deployments + ".dat").toString());
@@ -219,6 +233,11 @@ class RealmExportWatchTest {
 
     /** Polls the row until its status is 3 or 4. */
     private static Map<String, Object> awaitRowEnd(long row) throws Exception {
+        return awaitRow(row, 3, 4);
+    }
+
+    /** Polls the row until its status is one of {@code statuses} (or WAIT has passed). */
+    private static Map<String, Object> awaitRow(long row, Integer... statuses) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
             try (Connection c = DriverManager.getConnection(stack.jdbcUrl());
@@ -233,8 +252,7 @@ class RealmExportWatchTest {
                     values.put(column, rs.getObject(column) == null ? null : rs.getObject(column).toString());
                 }
                 values.put("tarball_size_bytes", rs.getObject("tarball_size_bytes"));
-                int status = (int) values.get("status");
-                if (status == 3 || status == 4 || System.nanoTime() > deadline) {
+                if (java.util.List.of(statuses).contains((Integer) values.get("status")) || System.nanoTime() > deadline) {
                     return values;
                 }
             }

@@ -20,6 +20,7 @@ import org.realmexport.common.event.ExportRequest;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.Versioned;
+import org.realmexport.common.topic.ConsumerLag;
 import org.realmexport.common.topic.Topics;
 import org.realmexport.localstack.EmbeddedStack;
 
@@ -104,7 +105,8 @@ class RequestStatusTest {
     void statusShowsTheLatestStateOfEachExportAndTheConsumerLag() throws Exception {
         Topics topics = createTopics("st");
         send(topics.status(), status("aaaa", ExportState.PLANNED, 3, 0, null));
-        send(topics.status(), status("aaaa", ExportState.RUNNING, 3, 2, null));
+        send(topics.status(), status("aaaa", ExportState.PLANNED, 3, 0, null)
+                .withProgress(2, Map.of("zerver_message", 1000L), 12_345_678L));
         send(topics.status(), status("bbbb", ExportState.FAILED, 0, 0, "unknown realm 'nope'"));
         for (int i = 0; i < 3; i++) {
             send(topics.shardTasks(), "task-" + i, new byte[] {1});
@@ -117,7 +119,7 @@ class RequestStatusTest {
         List<String> lines = all.out().lines().toList();
         assertThat(lines.get(0)).isEqualTo(StatusCommand.HEADER);
         assertThat(lines).filteredOn(l -> l.startsWith("aaaa ")).singleElement().asString()
-                .contains(" RUNNING ").contains(" 2/3 ");
+                .contains(" RUNNING ").contains(" 2/3 ").contains(" 12.3 MB ");
         assertThat(lines).filteredOn(l -> l.startsWith("bbbb ")).singleElement().asString()
                 .contains(" FAILED ").endsWith("error: unknown realm 'nope'");
         // a backlog and no worker to take it: the group is STOPPED
@@ -125,12 +127,47 @@ class RequestStatusTest {
 
         CliRun one = CliRun.run(env, "status", "--topic-prefix", "st", "aaaa");
         assertThat(one.exitCode()).isZero();
-        assertThat(one.out()).contains("state      RUNNING\n").contains("tasks      2/3 done\n");
+        assertThat(one.out()).contains("state      RUNNING\n").contains("tasks      2/3 done\n")
+                .contains("files      12.3 MB (12345678 bytes) written by the tasks\n");
 
         assertThat(CliRun.run(env, "status", "--topic-prefix", "st", "bbbb").exitCode()).isEqualTo(1);
         CliRun unknown = CliRun.run(env, "status", "--topic-prefix", "st", "cccc");
         assertThat(unknown.exitCode()).isEqualTo(2);
         assertThat(unknown.err()).contains("no status for export cccc");
+    }
+
+    @Test
+    void stalledIsJudgedPerExportFromTheKeysOfTheWaitingRecords() throws Exception {
+        Topics topics = createTopics("stall");
+        send(topics.status(), status("aaaa", ExportState.PLANNED, 3, 0, null));
+        send(topics.status(), status("cccc", ExportState.PLANNED, 2, 0, null)
+                .withProgress(1, Map.of("zerver_message", 10L), 100L));
+        // aaaa's tasks wait; cccc's one task left is being worked on (taken), nothing of it waits
+        send(topics.shardTasks(), "cccc/messages-000001", new byte[] {1});
+        consumeAndCommit(topics.shardTasks(), topics.group("shard-workers"), 1);
+        for (int i = 1; i <= 2; i++) {
+            send(topics.shardTasks(), "aaaa/messages-00000" + i, new byte[] {1});
+        }
+
+        CliRun all = CliRun.run(env, "status", "--topic-prefix", "stall", "--stalled-after", "0");
+
+        List<String> lines = all.out().lines().toList();
+        assertThat(lines).filteredOn(l -> l.startsWith("aaaa ")).singleElement().asString().contains(" STALLED ");
+        assertThat(lines).filteredOn(l -> l.startsWith("cccc ")).singleElement().asString()
+                .contains(" RUNNING ").doesNotContain("STALLED");
+        CliRun one = CliRun.run(env, "status", "--topic-prefix", "stall", "--stalled-after", "0", "aaaa");
+        assertThat(one.out()).contains("state      PLANNED, STALLED: no task finished for ")
+                .contains(" while 2 of its records wait ");
+    }
+
+    @Test
+    void aLagNotCountedRecordByRecordCountsForEveryExport() {
+        ConsumerLag estimated = new ConsumerLag("g", Map.of("t", 30_000L), List.of(), null);
+        ConsumerLag counted = new ConsumerLag("g", Map.of("t", 3L), List.of(), Map.of("aaaa", 3L));
+
+        assertThat(estimated.waitingFor("aaaa")).isEqualTo(30_000L);
+        assertThat(counted.waitingFor("aaaa")).isEqualTo(3L);
+        assertThat(counted.waitingFor("cccc")).isZero();
     }
 
     @Test

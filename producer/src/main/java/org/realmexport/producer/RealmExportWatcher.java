@@ -21,6 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -245,6 +246,23 @@ public final class RealmExportWatcher implements AutoCloseable {
             requested.increment();
             LOG.info("zerver_realmexport row {} (realm {}, type {}) requested as export {}", rowId, realmId,
                     exportType.cliName(), exportId);
+            markStarted(rowId);
+        }
+    }
+
+    /**
+     * Status 2 (STARTED) and date_started as soon as the request is posted, as Zulip's worker marks a
+     * row when it takes it up: the producer plans it next. Not done here (the database away), the
+     * write-back does it when the plan is posted.
+     */
+    private void markStarted(long rowId) {
+        try {
+            if (table.started(rowId, System.currentTimeMillis())) {
+                LOG.info("zerver_realmexport row {}: status 2 (STARTED)", rowId);
+            }
+        } catch (SQLException e) {
+            LOG.warn("zerver_realmexport row {}: status 2 not written yet ({}); it is written when the export is"
+                    + " planned", rowId, e.getMessage());
         }
     }
 

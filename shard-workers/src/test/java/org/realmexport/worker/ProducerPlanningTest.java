@@ -171,7 +171,7 @@ class ProducerPlanningTest {
                 ExportStatus planned = statuses(prefix, ExportId.forRequest("skipped-table"), 1).get(0);
                 assertThat(planned.state()).isEqualTo(ExportState.PLANNED);
                 assertThat(planned.skippedTables()).containsExactly("zerver_foo");
-                assertThat(planned.withProgress(1, Map.of()).skippedTables()).containsExactly("zerver_foo");
+                assertThat(planned.withProgress(1, Map.of(), null).skippedTables()).containsExactly("zerver_foo");
             }
         } finally {
             h.sql("DROP TABLE zerver_foo; DROP TABLE corporate_bar");

@@ -34,6 +34,9 @@ import java.util.Map;
  * @param updatedAt    epoch milliseconds
  * @param skippedTables tables of Zulip's schema this build does not know that the operator chose
  *                     to export without ({@code tables.skip}); null or empty when none
+ * @param bytesWritten bytes of the export's files its tasks have written so far (the files' own sizes,
+ *                     as the tasks reported them; the tarball's is {@code size}); null before the first
+ *                     task reported, and in statuses of earlier versions
  * @param userId       the user of a single-user export (its {@code type} is
  *                     {@link org.realmexport.common.db.UserScope#TYPE}), else null
  */
@@ -41,16 +44,17 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
                            String type, ExportState state, int tasksPlanned, int tasksDone,
                            long watermark, long messages, URI output, String tarball,
                            String sha256, Long size, Map<String, Long> rows, String error,
-                           Long realmExportId, long updatedAt, List<String> skippedTables, Long userId) implements Versioned {
+                           Long realmExportId, long updatedAt, List<String> skippedTables,
+                           Long bytesWritten, Long userId) implements Versioned {
 
     /** A status of a realm export. */
     public ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
                         String type, ExportState state, int tasksPlanned, int tasksDone,
                         long watermark, long messages, URI output, String tarball,
                         String sha256, Long size, Map<String, Long> rows, String error,
-                        Long realmExportId, long updatedAt, List<String> skippedTables) {
+                        Long realmExportId, long updatedAt, List<String> skippedTables, Long bytesWritten) {
         this(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone, watermark, messages,
-                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, skippedTables, null);
+                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, skippedTables, bytesWritten, null);
     }
 
     /** A status without skipped tables. */
@@ -60,28 +64,38 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
                         String sha256, Long size, Map<String, Long> rows, String error,
                         Long realmExportId, long updatedAt) {
         this(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone, watermark, messages,
-                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, null, null);
+                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, null);
+    }
+
+    /** A status without bytes written. */
+    public ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
+                        String type, ExportState state, int tasksPlanned, int tasksDone,
+                        long watermark, long messages, URI output, String tarball,
+                        String sha256, Long size, Map<String, Long> rows, String error,
+                        Long realmExportId, long updatedAt, List<String> skippedTables) {
+        this(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone, watermark, messages,
+                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, skippedTables, null);
     }
 
     /** A copy naming the tables exported without ({@code tables.skip}); none gives null. */
     public ExportStatus withSkippedTables(List<String> tables) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
                 watermark, messages, output, tarball, sha256, size, rows, error, realmExportId, updatedAt,
-                tables == null || tables.isEmpty() ? null : List.copyOf(tables), userId);
+                tables == null || tables.isEmpty() ? null : List.copyOf(tables), bytesWritten, userId);
     }
 
     /** A copy for the single-user export of {@code user}. */
     public ExportStatus withUser(Long user) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
                 watermark, messages, output, tarball, sha256, size, rows, error, realmExportId, updatedAt,
-                skippedTables, user);
+                skippedTables, bytesWritten, user);
     }
 
     /** A copy with the rows written. */
     public ExportStatus withRows(Map<String, Long> newRows) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
                 watermark, messages, output, tarball, sha256, size, newRows, error, realmExportId, updatedAt,
-                skippedTables, userId);
+                skippedTables, bytesWritten, userId);
     }
 
     /** Messages written so far ({@code rows.zerver_message}), or null before any shard reported. */
@@ -92,19 +106,19 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
     public ExportStatus withState(ExportState newState, String newError) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, newState, tasksPlanned,
                 tasksDone, watermark, messages, output, tarball, sha256, size, rows, newError,
-                realmExportId, System.currentTimeMillis(), skippedTables, userId);
+                realmExportId, System.currentTimeMillis(), skippedTables, bytesWritten, userId);
     }
 
-    public ExportStatus withProgress(int done, Map<String, Long> newRows) {
+    public ExportStatus withProgress(int done, Map<String, Long> newRows, Long newBytesWritten) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type,
                 state == ExportState.PLANNED ? ExportState.RUNNING : state, tasksPlanned, done,
                 watermark, messages, output, tarball, sha256, size, newRows, error, realmExportId,
-                System.currentTimeMillis(), skippedTables, userId);
+                System.currentTimeMillis(), skippedTables, newBytesWritten, userId);
     }
 
     public ExportStatus succeeded(String tarballPath, String tarballSha256, long tarballSize) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, ExportState.SUCCEEDED,
                 tasksPlanned, tasksDone, watermark, messages, output, tarballPath, tarballSha256,
-                tarballSize, rows, null, realmExportId, System.currentTimeMillis(), skippedTables, userId);
+                tarballSize, rows, null, realmExportId, System.currentTimeMillis(), skippedTables, bytesWritten, userId);
     }
 }

@@ -13,6 +13,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -36,8 +37,12 @@ import java.util.concurrent.TimeoutException;
  * end − committed = 1. So where that difference is not zero, the records in between are counted
  * with a read_committed reader (which also skips aborted records); past {@link #EXACT_LIMIT}
  * records the offset difference stands as an estimate.
+ *
+ * <p>The records so counted are also counted per export, by their key (tasks are keyed
+ * {@code <export id>/<task id>}, results by export id), so that one export's backlog is told from
+ * another's; {@code perExport} is null where the lag is only an estimate.
  */
-public record ConsumerLag(String group, Map<String, Long> perTopic, List<Member> members) {
+public record ConsumerLag(String group, Map<String, Long> perTopic, List<Member> members, Map<String, Long> perExport) {
     static final int EXACT_LIMIT = 20_000;
     /** The group of the shard workers and of the assembler (Streams application id), by service name. */
     public static final String SHARD_WORKERS = "shard-workers";
@@ -54,6 +59,14 @@ public record ConsumerLag(String group, Map<String, Long> perTopic, List<Member>
 
     public long total() {
         return perTopic.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /**
+     * Records of this export waiting for the group; the group's whole lag when the records were not
+     * counted one by one (an estimate: any of them may be the export's).
+     */
+    public long waitingFor(String exportId) {
+        return perExport == null ? total() : perExport.getOrDefault(exportId, 0L);
     }
 
     /** The group has a backlog and nobody to work it off: Burrow's STOPPED. */
@@ -139,10 +152,11 @@ public record ConsumerLag(String group, Map<String, Long> perTopic, List<Member>
                     behind.put(tp, new long[] {from, end.offset()});
                 }
             });
-            countRecords(readerProperties, behind).forEach((tp, n) -> perTopic.merge(tp.topic(), n, Long::sum));
-            return new ConsumerLag(group, perTopic, members(admin, group));
+            Counted counted = countRecords(readerProperties, behind);
+            counted.perPartition().forEach((tp, n) -> perTopic.merge(tp.topic(), n, Long::sum));
+            return new ConsumerLag(group, perTopic, members(admin, group), counted.perExport());
         } catch (ExecutionException | TimeoutException e) {
-            return new ConsumerLag(group, Map.of(), List.of());
+            return new ConsumerLag(group, Map.of(), List.of(), null);
         }
     }
 
@@ -162,16 +176,23 @@ public record ConsumerLag(String group, Map<String, Long> perTopic, List<Member>
         return members;
     }
 
-    /** Records (not offsets) in each {from, end} range; the offset difference where counting stops early. */
-    public static Map<TopicPartition, Long> countRecords(Properties readerProperties, Map<TopicPartition, long[]> ranges) {
+    /**
+     * Records (not offsets) in each {from, end} range, the offset difference where counting stops
+     * early; and per export when every range was counted record by record (else null).
+     */
+    private record Counted(Map<TopicPartition, Long> perPartition, Map<String, Long> perExport) {
+    }
+
+    private static Counted countRecords(Properties readerProperties, Map<TopicPartition, long[]> ranges) {
         Map<TopicPartition, Long> counts = new HashMap<>();
+        Map<String, Long> perExport = new TreeMap<>();
         if (ranges.isEmpty()) {
-            return counts;
+            return new Counted(counts, perExport);
         }
         long estimate = ranges.values().stream().mapToLong(r -> r[1] - r[0]).sum();
         if (estimate > EXACT_LIMIT) {
             ranges.forEach((tp, r) -> counts.put(tp, r[1] - r[0]));
-            return counts;
+            return new Counted(counts, null);
         }
         Properties props = new Properties();
         props.putAll(readerProperties);
@@ -189,17 +210,30 @@ public record ConsumerLag(String group, Map<String, Long> perTopic, List<Member>
                     TopicPartition tp = new TopicPartition(record.topic(), record.partition());
                     if (record.offset() < ranges.get(tp)[1]) {
                         counts.merge(tp, 1L, Long::sum);
+                        perExport.merge(exportOf(record.key()), 1L, Long::sum);
                     }
                 }
             }
             // an open transaction (or a slow cluster) stops the reader short: the offsets then stand
-            ranges.forEach((tp, r) -> {
-                if (reader.position(tp) < r[1]) {
-                    counts.put(tp, r[1] - r[0]);
+            boolean exact = true;
+            for (Map.Entry<TopicPartition, long[]> e : ranges.entrySet()) {
+                if (reader.position(e.getKey()) < e.getValue()[1]) {
+                    counts.put(e.getKey(), e.getValue()[1] - e.getValue()[0]);
+                    exact = false;
                 }
-            });
+            }
+            return new Counted(counts, exact ? perExport : null);
         }
-        return counts;
+    }
+
+    /** The export id a task or result record is keyed by: the key up to its first '/'. */
+    static String exportOf(byte[] key) {
+        if (key == null) {
+            return "";
+        }
+        String text = new String(key, StandardCharsets.UTF_8);
+        int slash = text.indexOf('/');
+        return slash < 0 ? text : text.substring(0, slash);
     }
 
     private static boolean reached(KafkaConsumer<?, ?> reader, Map<TopicPartition, long[]> ranges) {

@@ -164,6 +164,18 @@ class ZulipRowWriterTest {
         assertThat(ZulipRowWriter.epochSeconds(java.time.Instant.ofEpochSecond(0))).isEqualTo("0.0");
         assertThat(ZulipRowWriter.epochSeconds(java.time.Instant.ofEpochSecond(1700000000, 120_000_000))).isEqualTo("1700000000.12");
         assertThat(ZulipRowWriter.epochSeconds(java.time.Instant.ofEpochSecond(-1, 500_000_000))).isEqualTo("-0.5");
+        assertThat(ZulipRowWriter.epochSeconds(java.time.Instant.ofEpochSecond(1700000000, 1_000))).isEqualTo("1700000000.000001");
+        assertThat(ZulipRowWriter.epochSeconds(java.time.Instant.ofEpochSecond(1700000000, 123_456_000))).isEqualTo("1700000000.123456");
+        assertThat(ZulipRowWriter.epochSeconds(java.time.Instant.ofEpochSecond(1700000000, 100_000))).isEqualTo("1700000000.0001");
+        assertThat(ZulipRowWriter.epochSeconds(java.time.Instant.ofEpochSecond(-2, 250_000))).isEqualTo("-1.99975");
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 10_000; i++) {
+            java.time.Instant instant = java.time.Instant.ofEpochSecond(random.nextInt(2_000_000_000),
+                    random.nextInt(1_000_000) * 1000L);
+            assertThat(ZulipRowWriter.epochSeconds(instant)).isEqualTo(
+                    java.math.BigDecimal.valueOf(instant.getEpochSecond()).add(java.math.BigDecimal.valueOf(instant.getNano(), 9))
+                            .stripTrailingZeros().toPlainString().replaceAll("^(-?\\d+)$", "$1.0"));
+        }
     }
 
     private static String write(Connection c, ZulipRowWriter w, String where, List<?> params) throws Exception {
