@@ -14,10 +14,15 @@
 #   bench/compare.sh                          # 1M messages, one run
 #   MESSAGES=100000 RUNS=3 bench/compare.sh   # repeat steps 2-4 on the same data
 #   PROFILE=1 bench/compare.sh                # also a JFR recording of each service in $OUT/jfr
+#   SCALING=1 MESSAGES=300000 bench/compare.sh  # instead of 2-4: the export with 1 worker, then 2
+#
+# SCALING=1 prints one line per run: the export's time with one shard worker and with two, and the
+# speedup. Every timed export runs on warm services: a warm-up export first, and another after the
+# second worker is started again, so JIT compilation counts in neither.
 #
 # Options (environment): MESSAGES (1000000), RUNS (1), WORKERS (2), HEAP (256m), OUT (a new
-# temporary directory; removed unless KEEP=1), PROFILE (0), JAVA_OPTS (more JVM options for the
-# services). Needs Java 17, Maven, tar and gzip.
+# temporary directory; removed unless KEEP=1), PROFILE (0), SCALING (0), JAVA_OPTS (more JVM
+# options for the services). Needs Java 17, Maven, tar and gzip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -27,6 +32,7 @@ RUNS=${RUNS:-1}
 WORKERS=${WORKERS:-2}
 HEAP=${HEAP:-256m}
 PROFILE=${PROFILE:-0}
+SCALING=${SCALING:-0}
 KEEP=${KEEP:-0}
 OUT=${OUT:-$(mktemp -d /tmp/realm-export-compare.XXXXXX)}
 mkdir -p "$OUT/logs"
@@ -97,17 +103,48 @@ start_service() { # name command...
   names+=("$name")
 }
 names=()
-start_service producer producer
-for w in $(seq 1 "$WORKERS"); do start_service "worker$w" shard-worker; done
-start_service assembler assembler --state-dir "$OUT/assembler-state"
-for i in "${!names[@]}"; do
+await_service() { # index
+  local i=$1
   for _ in $(seq 1 240); do
-    grep -q 'running (Kafka' "$OUT/logs/${names[$i]}.log" 2>/dev/null && break
+    grep -q 'running (Kafka' "$OUT/logs/${names[$i]}.log" 2>/dev/null && return 0
     kill -0 "${services[$i]}" 2>/dev/null || { cat "$OUT/logs/${names[$i]}.log" >&2; say "${names[$i]} died"; exit 1; }
     sleep 0.5
   done
-done
+}
+start_service producer producer
+for w in $(seq 1 "$WORKERS"); do start_service "worker$w" shard-worker; done
+start_service assembler assembler --state-dir "$OUT/assembler-state"
+for i in "${!names[@]}"; do await_service "$i"; done
 say "services started: ${names[*]}"
+
+# one export through the services, from request to finished tarball; prints its seconds
+timed_export() {
+  local t0 t1
+  rm -rf "$OUT/export"
+  t0=$(now)
+  ./realm-export request --realm zulip --type full --output "$OUT/export" --wait \
+    >>"$OUT/logs/request.log" 2>>"$OUT/logs/request.err" || { tail -5 "$OUT/logs/request.err" >&2; say "the export failed"; exit 1; }
+  t1=$(now)
+  seconds "$t0" "$t1"
+}
+
+if [ "$SCALING" = 1 ]; then
+  [ "$WORKERS" = 2 ] || { say "SCALING=1 needs WORKERS=2"; exit 2; }
+  w2=2   # index of worker2 in services/names: producer, worker1, worker2, assembler
+  say "warm-up export with 2 workers: $(timed_export) s"
+  for run in $(seq 1 "$RUNS"); do
+    stop "${services[$w2]}"
+    sleep 2   # the group has rebalanced onto worker1 once worker2 has left it
+    one=$(timed_export)
+    REALM_EXPORT_JAVA_OPTS="-Xmx$HEAP ${JAVA_OPTS:-}" ./realm-export shard-worker >"$OUT/logs/worker2.log" 2>&1 &
+    services[$w2]=$!
+    await_service "$w2"
+    say "warm-up export with 2 workers: $(timed_export) s"
+    two=$(timed_export)
+    echo "messages=$MESSAGES run=$run workers1=${one}s workers2=${two}s speedup=$(ratio "$one" "$two") load=$(load)"
+  done
+  exit 0
+fi
 
 for run in $(seq 1 "$RUNS"); do
   load_before=$(load)
@@ -133,11 +170,9 @@ for run in $(seq 1 "$RUNS"); do
   rm -rf "$OUT/naive" "$OUT/naive.tar.gz"
 
   svc0=(); for pid in "${services[@]}"; do svc0+=("$(cpu_of "$pid")"); done
-  t0=$(now); pg0=$(pg_cpu); stack0=$(cpu_of "${pids[0]}")
-  ./realm-export request --realm zulip --type full --output "$OUT/export" --wait \
-    >>"$OUT/logs/request.log" 2>>"$OUT/logs/request.err" || { tail -5 "$OUT/logs/request.err" >&2; say "the export failed"; exit 1; }
-  t1=$(now); pg1=$(pg_cpu)
-  export_s=$(seconds "$t0" "$t1")
+  pg0=$(pg_cpu); stack0=$(cpu_of "${pids[0]}")
+  export_s=$(timed_export)
+  pg1=$(pg_cpu)
   cpu=""; for i in "${!names[@]}"; do cpu="$cpu ${names[$i]} $(ticks $(( $(cpu_of "${services[$i]}") - ${svc0[$i]} ))) s,"; done
   say "cpu of export:$cpu PostgreSQL $(ticks $((pg1 - pg0))) s, the stack's JVM (Kafka broker) $(ticks $(( $(cpu_of "${pids[0]}") - stack0 ))) s"
   tail -1 "$OUT/logs/request.err" | cut -c1-300 >&2
