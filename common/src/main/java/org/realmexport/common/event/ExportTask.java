@@ -22,16 +22,33 @@ import java.net.URI;
  *                      messages of its range as they are when it runs, fewer when some were deleted
  *                      since planning
  * @param tasksPlanned  total number of tasks of the export (config + shards)
+ * @param userId        the user of a single-user export (kinds {@code USER} and {@code USER_MESSAGES}), else null
  */
 public record ExportTask(int v, String exportId, Kind kind, long realmId, String type, URI output,
                          long watermark, int shard, long firstId, long lastId, int expectedCount,
-                         int tasksPlanned) implements Versioned {
+                         int tasksPlanned, Long userId) implements Versioned {
 
-    public enum Kind { REALM_CONFIG, MESSAGES }
+    /**
+     * {@code USER} writes a single-user export's user.json (on the config-task topic),
+     * {@code USER_MESSAGES} one of its message files (on the shard-task topic). A worker older
+     * than them cannot read such a task and dead-letters it.
+     */
+    public enum Kind { REALM_CONFIG, MESSAGES, USER, USER_MESSAGES }
 
-    /** {@code realm} for the config task, {@code messages-000042} for shard 42. */
+    /** A task of a realm export. */
+    public ExportTask(int v, String exportId, Kind kind, long realmId, String type, URI output, long watermark,
+                      int shard, long firstId, long lastId, int expectedCount, int tasksPlanned) {
+        this(v, exportId, kind, realmId, type, output, watermark, shard, firstId, lastId, expectedCount, tasksPlanned,
+                null);
+    }
+
+    /** {@code realm} for the config task, {@code user} for user.json, {@code messages-000042} for shard 42. */
     public String taskId() {
-        return kind == Kind.REALM_CONFIG ? "realm" : messagesFileStem(shard);
+        return switch (kind) {
+            case REALM_CONFIG -> "realm";
+            case USER -> "user";
+            default -> messagesFileStem(shard);
+        };
     }
 
     /** The file this task writes, relative to the export directory (the main one for config). */
