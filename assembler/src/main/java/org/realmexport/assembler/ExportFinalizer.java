@@ -7,6 +7,7 @@ import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.db.RealmScope;
+import org.realmexport.common.db.UserScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportStatus;
@@ -115,6 +116,9 @@ final class ExportFinalizer {
         }
         long realmId = status.realmId();
         try (ExportStore store = stores.open(exportDirectory(status))) {
+            if (UserScope.isUserExport(status.type())) {
+                return new UserExportFinalizer(gzipLevel, hooks).finalizeExport(status, results, store);
+            }
             return finalizeExport(status, results, realmId, store);
         }
     }
@@ -212,7 +216,7 @@ final class ExportFinalizer {
      * order, as many as the task counted), rows per table, size and sha256, and the users and
      * recipients their rows refer to. Not read back.
      */
-    private static ExportedMessages takeMessageFiles(ExportOutput out, ResultSummary summary,
+    static ExportedMessages takeMessageFiles(ExportOutput out, ResultSummary summary,
                                                      SortedMap<String, Map<String, Long>> tables,
                                                      ReferenceCheck references)
             throws ExportAnomaly, InterruptedException {
@@ -255,7 +259,7 @@ final class ExportFinalizer {
      * The other files of the workers (analytics.json, migration_status.json ...): small, read for
      * their tables (stats.json) and checked against the report on the way, and listed.
      */
-    private static void verifyOtherWorkerFiles(ExportOutput out, ResultSummary summary,
+    static void verifyOtherWorkerFiles(ExportOutput out, ResultSummary summary,
                                                SortedMap<String, Map<String, Long>> tables)
             throws IOException, ExportAnomaly, InterruptedException {
         Set<String> shardFiles = new HashSet<>();

@@ -68,10 +68,23 @@ final class ExportPacker {
     /** manifest.json: {@code {"files": {path: {"sha256", "size"}}}} for every other file, sorted. */
     static void writeManifest(ExportOutput out, ExportType type, List<Long> consentingUsers)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
+        writeManifest(out, type.cliName(), null, consentingUsers);
+    }
+
+    /**
+     * manifest.json of an export of {@code type} ({@link ExportType#cliName()}, or
+     * {@link org.realmexport.common.db.UserScope#TYPE} with the realm and user of a single-user export).
+     */
+    static void writeManifest(ExportOutput out, String type, long[] realmAndUser, List<Long> consentingUsers)
+            throws IOException, SQLException, ExportAnomaly, InterruptedException {
         SortedMap<String, ExportOutput.Listed> files = new TreeMap<>(out.files());
         out.writeJson(MANIFEST, g -> {
             g.writeStartObject();
-            g.writeStringField(Manifest.TYPE, type.cliName());
+            g.writeStringField(Manifest.TYPE, type);
+            if (realmAndUser != null) {
+                g.writeNumberField(Manifest.REALM, realmAndUser[0]);
+                g.writeNumberField(Manifest.USER, realmAndUser[1]);
+            }
             if (consentingUsers != null) {
                 g.writeArrayFieldStart(Manifest.CONSENTING_USERS);
                 for (long id : consentingUsers) {

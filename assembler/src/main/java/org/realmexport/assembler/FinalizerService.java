@@ -126,9 +126,7 @@ final class FinalizerService implements ProgressProcessor.Finalizers, AutoClosea
 
     /** The status with the final row counts (the workers' tables plus attachments, reactions, clients). */
     private static ExportStatus withRows(ExportStatus s, Map<String, Long> rows) {
-        return new ExportStatus(s.v(), s.exportId(), s.requestId(), s.realmId(), s.realm(), s.type(), s.state(),
-                s.tasksPlanned(), s.tasksDone(), s.watermark(), s.messages(), s.output(), s.tarball(), s.sha256(),
-                s.size(), rows, s.error(), s.realmExportId(), s.updatedAt(), s.skippedTables(), s.bytesWritten());
+        return s.withRows(rows);
     }
 
     private ExportStatus fail(ExportStatus status, String anomaly, String advice, long start) {

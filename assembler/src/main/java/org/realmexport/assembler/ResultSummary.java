@@ -3,6 +3,7 @@ package org.realmexport.assembler;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.FileCopyReport;
 import org.realmexport.common.event.MessageIdSet;
+import org.realmexport.common.db.UserScope;
 import org.realmexport.common.event.TaskResult;
 
 import java.util.ArrayList;
@@ -25,6 +26,9 @@ import java.util.TreeSet;
 final class ResultSummary {
     static final String REALM_TASK = "realm";
     static final String REALM_JSON = "realm.json";
+    /** The task and file of a single-user export's user.json. */
+    static final String USER_TASK = "user";
+    static final String USER_JSON = UserScope.USER_JSON;
 
     /**
      * One MESSAGES task: its file, the range of message ids it holds, its rows per table and the
@@ -58,6 +62,7 @@ final class ResultSummary {
     final SortedMap<String, Long> rows = new TreeMap<>();
     private final Map<String, String> fileOwner = new HashMap<>();
     private boolean realmTask;
+    private boolean userTask;
     int tasks;
 
     void add(TaskResult r) throws ExportAnomaly {
@@ -85,6 +90,8 @@ final class ResultSummary {
         }
         if (REALM_TASK.equals(r.taskId())) {
             realmTask = true;
+        } else if (USER_TASK.equals(r.taskId())) {
+            userTask = true;
         } else if (r.taskId().startsWith("messages-")) {
             int number;
             try {
@@ -150,11 +157,17 @@ final class ResultSummary {
 
     /** Checks that the export is whole: the realm task, and shards numbered 1..N in id order. */
     void seal(int tasksPlanned) throws ExportAnomaly {
+        seal(tasksPlanned, false);
+    }
+
+    /** As {@link #seal(int)}; a single-user export has the user task (user.json) instead of the realm task. */
+    void seal(int tasksPlanned, boolean userExport) throws ExportAnomaly {
         if (tasks != tasksPlanned) {
             throw new ExportAnomaly(tasks + " task results found for " + tasksPlanned + " planned tasks");
         }
-        if (!realmTask || !files.containsKey(REALM_JSON)) {
-            throw new ExportAnomaly("no result of the realm task reports realm.json");
+        if (userExport ? !userTask || !files.containsKey(USER_JSON) : !realmTask || !files.containsKey(REALM_JSON)) {
+            throw new ExportAnomaly("no result of the " + (userExport ? "user task reports user.json"
+                    : "realm task reports realm.json"));
         }
         shards.sort((a, b) -> Integer.compare(a.number(), b.number()));
         copies.sort(java.util.Comparator.comparing(CopyBatch::kind).thenComparingInt(CopyBatch::number));

@@ -80,8 +80,13 @@ class RequestCommand implements Callable<Integer> {
      */
     static String post(RealmExportConfig cfg, String realm, ExportType type, URI location, String requestId) {
         String id = requestId != null ? requestId : ExportId.newRequestId();
-        ExportRequest request = new ExportRequest(Versioned.CURRENT, id, realm, type.cliName(), location, null,
-                System.currentTimeMillis());
+        return post(cfg, new ExportRequest(Versioned.CURRENT, id, realm, type.cliName(), location, null,
+                System.currentTimeMillis()));
+    }
+
+    /** Posts {@code request} (keyed by its request id) and returns its export id. */
+    static String post(RealmExportConfig cfg, ExportRequest request) {
+        String id = request.requestId();
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaClients.producerProperties(cfg),
                 new StringSerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>(cfg.topics().requests(), id, Json.toBytes(request))).get(30, TimeUnit.SECONDS);
@@ -102,21 +107,44 @@ class RequestCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        if (timeout < 0) {
-            throw new UsageException("--timeout must not be negative");
-        }
-        String id = requestId != null ? requestId : ExportId.newRequestId();
+        String id = requestId(requestId);
+        URI location = location(output);
+        return send(spec, root, config, kafka, new ExportRequest(Versioned.CURRENT, id, realm, exportType.cliName(),
+                location, null, System.currentTimeMillis()), String.format("a %s export of realm '%s'",
+                exportType.cliName(), realm), await, timeout);
+    }
+
+    /** {@code --request-id}, or a new one. */
+    static String requestId(String given) {
+        String id = given != null ? given : ExportId.newRequestId();
         if (id.isBlank()) {
             throw new UsageException("--request-id must not be blank");
         }
-        RealmExportConfig cfg = KafkaClients.config(Settings.resolve(root.environment(), config, kafka));
-        Topics topics = cfg.topics();
-        URI location;
+        return id;
+    }
+
+    /** {@code --output} as a location the services share. */
+    static URI location(String output) {
         try {
-            location = ExportStores.location(output);
+            return ExportStores.location(output);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--output: " + e.getMessage());
         }
+    }
+
+    /**
+     * Posts {@code request} (creating the topics when missing), prints its export id on stdout and,
+     * with {@code await}, follows it to its end: the one way request and export-user ask for an export.
+     *
+     * @param what the export for the operator ("a full export of realm 'zulip'")
+     */
+    static int send(CommandSpec spec, RealmExportCommand root, ConfigOptions config, KafkaOptions kafka,
+                    ExportRequest request, String what, boolean await, long timeout) throws InterruptedException {
+        if (timeout < 0) {
+            throw new UsageException("--timeout must not be negative");
+        }
+        RealmExportConfig cfg = KafkaClients.config(Settings.resolve(root.environment(), config, kafka));
+        Topics topics = cfg.topics();
         Admin admin = KafkaClients.admin(cfg);
         try {
             KafkaClients.ensureTopics(admin, cfg);
@@ -126,13 +154,13 @@ class RequestCommand implements Callable<Integer> {
         // read the status topic from before the request, so that --wait sees every update of it
         StatusBoard board = await ? new StatusBoard(KafkaClients.readerProperties(cfg), topics.status()) : null;
         try {
-            String exportId = post(cfg, realm, exportType, location, id);
+            String exportId = post(cfg, request);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             out.println(exportId);
             out.flush();
-            err.printf("requested a %s export of realm '%s' into %s (request %s)%n", exportType.cliName(), realm,
-                    ExportStores.display(location), id);
+            err.printf("requested %s into %s (request %s)%n", what, ExportStores.display(request.output()),
+                    request.requestId());
             if (!await) {
                 err.println("follow it with: realm-export status " + exportId + " --watch");
                 return RealmExportCommand.OK;

@@ -311,7 +311,7 @@ class StatusCommand implements Callable<Integer> {
         out.printf("export     %s%n", s.exportId());
         out.printf("request    %s%n", s.requestId());
         out.printf("realm      %s%n", realm(s));
-        out.printf("type       %s%n", s.type());
+        out.printf("type       %s%n", s.type() + (s.userId() == null ? "" : " (user " + s.userId() + ")"));
         if (stalled(board, s, lags, stalledAfter, now)) {
             out.printf("state      %s, STALLED: no task finished for %s while %d of its records wait (start or check"
                     + " the shard workers and the assembler)%n", s.state(), duration(now - board.lastProgressAt(s)),

@@ -48,14 +48,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * user whose email is hidden appears only under the placeholder address.
  */
 class ExportTypesTest {
-    private static final Duration WAIT = Duration.ofMinutes(4);
     /** UserProfile.EMAIL_ADDRESS_VISIBILITY_NOBODY. */
     private static final int NOBODY = 4;
 
     private static EmbeddedStack stack;
     private static GeneratedRealms realms;
     private static Path work;
-    private static Deployment deployment;
+    private static PipelineDeployment deployment;
     private static long realm;
 
     @BeforeAll
@@ -65,7 +64,7 @@ class ExportTypesTest {
         realms = new RealmGenerator(GeneratorOptions.defaults().withMessages(3000).withSeed(11)
                 .withUploadsDir(stack.uploadsDir())).generate(stack.jdbcUrl());
         realm = realms.primary().realmId();
-        deployment = new Deployment();
+        deployment = new PipelineDeployment(stack, work, "types", realms.avatarSalt());
     }
 
     @AfterAll
@@ -343,81 +342,6 @@ class ExportTypesTest {
     private static void update(String sql) throws Exception {
         try (Connection c = DriverManager.getConnection(stack.jdbcUrl()); Statement st = c.createStatement()) {
             st.executeUpdate(sql);
-        }
-    }
-
-    /** Producer, two shard workers and the assembler on the class's stack. */
-    private static final class Deployment implements AutoCloseable {
-        final Topics topics = new Topics("types");
-        final Path output;
-        final Map<String, Object> cfg = new HashMap<>();
-        private final List<ShardWorker> workers = new ArrayList<>();
-        private final ExportAssembler assembler;
-        private final ExportProducer producer;
-        private StatusBoard board;
-
-        Deployment() throws Exception {
-            output = Files.createDirectories(work.resolve("out"));
-            cfg.put("bootstrap.servers", stack.kafkaBootstrap());
-            cfg.put("topic.prefix", topics.prefix());
-            cfg.put("task.partitions", 4);
-            cfg.put("jdbc.url", stack.jdbcUrl());
-            cfg.put("uploads.dir", stack.uploadsDir().toString());
-            cfg.put("avatar.salt", realms.avatarSalt()); // the workers copy the avatars
-            Map<String, Object> assemblerCfg = new HashMap<>(cfg);
-            assemblerCfg.put("state.dir", work.resolve("state").toString());
-            assemblerCfg.put("commit.interval.ms", 100);
-            assembler = new ExportAssembler(assemblerCfg);
-            assembler.start();
-            producer = new ExportProducer(cfg).start();
-            for (int i = 1; i <= 2; i++) {
-                Map<String, Object> workerCfg = new HashMap<>(cfg);
-                workerCfg.put("worker.id", "types-w" + i);
-                workers.add(new ShardWorker(workerCfg).start());
-            }
-        }
-
-        ExportStatus export(String realmName, ExportType type) {
-            String requestId = ExportId.newRequestId();
-            RequestCommand.post(KafkaClients.config(Map.of("bootstrap.servers", stack.kafkaBootstrap(),
-                    "topic.prefix", topics.prefix())), realmName, type, output.toUri(), requestId);
-            String exportId = ExportId.forRequest(requestId);
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (System.nanoTime() < deadline) {
-                board().poll(Duration.ofMillis(200));
-                ExportStatus status = board().get(exportId);
-                if (status != null && status.state().terminal()) {
-                    return status;
-                }
-            }
-            throw new AssertionError("export " + exportId + " did not end within " + WAIT);
-        }
-
-        Path exportDir(ExportStatus status) {
-            return output.resolve(ExportId.directoryName(status.exportId()));
-        }
-
-        private StatusBoard board() {
-            if (board == null) {
-                Properties props = new Properties();
-                props.put("bootstrap.servers", stack.kafkaBootstrap());
-                props.put("isolation.level", "read_committed");
-                props.put("enable.auto.commit", "false");
-                board = new StatusBoard(props, topics.status());
-            }
-            return board;
-        }
-
-        @Override
-        public void close() {
-            if (board != null) {
-                board.close();
-            }
-            for (ShardWorker worker : workers) {
-                worker.close();
-            }
-            producer.close();
-            assembler.close();
         }
     }
 }

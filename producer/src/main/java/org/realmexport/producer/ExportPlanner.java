@@ -4,6 +4,7 @@ import org.realmexport.common.ExportType;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
+import org.realmexport.common.db.UserScope;
 import org.realmexport.common.db.ZulipTables;
 
 import java.sql.Connection;
@@ -108,6 +109,17 @@ final class ExportPlanner {
         }
     }
 
+    /** The user of the realm a single-user request names (an id or an email), if there is one. */
+    Optional<Long> findUser(long realmId, String user) throws SQLException {
+        try (Connection c = database.connection()) {
+            try {
+                return UserScope.findUser(c, realmId, user);
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
     /**
      * Plans an export of {@code realmId}. One REPEATABLE READ snapshot covers the watermark and
      * every page, so the shards are exactly the exportable ids at that moment.
@@ -118,44 +130,7 @@ final class ExportPlanner {
             try {
                 // the scope's id sets evaluated once, in this snapshot, rather than by every page
                 RealmScope scope = RealmScope.resolve(c, catalog, realmId, type, systemBotRealm).materialized(c);
-                long watermark;
-                try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(max(id), 0) FROM zerver_message");
-                     ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    watermark = rs.getLong(1);
-                }
-                ShardList shards = new ShardList();
-                long last = 0;
-                try (PreparedStatement ps = c.prepareStatement(scope.messageIdPage(PAGE_SIZE))) {
-                    ps.setFetchSize(FETCH_SIZE);
-                    while (true) {
-                        ps.setLong(1, last);
-                        ps.setLong(2, watermark);
-                        long first = -1;
-                        int inShard = 0;
-                        int inPage = 0;
-                        try (ResultSet rs = ps.executeQuery()) {
-                            while (rs.next()) {
-                                last = rs.getLong(1);
-                                inPage++;
-                                if (inShard++ == 0) {
-                                    first = last;
-                                }
-                                if (inShard == SHARD_SIZE) {
-                                    shards.add(first, last, inShard);
-                                    inShard = 0;
-                                }
-                            }
-                        }
-                        if (inShard > 0) {
-                            shards.add(first, last, inShard);
-                        }
-                        if (inPage < PAGE_SIZE) {
-                            break;
-                        }
-                    }
-                }
-                return shards.toPlan(watermark);
+                return plan(c, scope.messageIdPage(PAGE_SIZE));
             } finally {
                 c.rollback();
             }
@@ -172,6 +147,60 @@ final class ExportPlanner {
                 c.rollback();
             }
         }
+    }
+
+    /** Plans the single-user export of {@code userId}: its messages ({@link UserScope}), 1000 a file as for a realm. */
+    Plan planUser(long realmId, long userId) throws SQLException {
+        SchemaCatalog catalog = database.catalog();
+        try (Connection c = database.connection()) {
+            try {
+                return plan(c, UserScope.of(catalog, realmId, userId).messageIdPage(PAGE_SIZE));
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    /** The watermark and the shards of the ids {@code pageSql} pages through (parameters: afterId, watermark). */
+    private static Plan plan(Connection c, String pageSql) throws SQLException {
+        long watermark;
+        try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(max(id), 0) FROM zerver_message");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            watermark = rs.getLong(1);
+        }
+        ShardList shards = new ShardList();
+        long last = 0;
+        try (PreparedStatement ps = c.prepareStatement(pageSql)) {
+            ps.setFetchSize(FETCH_SIZE);
+            while (true) {
+                ps.setLong(1, last);
+                ps.setLong(2, watermark);
+                long first = -1;
+                int inShard = 0;
+                int inPage = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        last = rs.getLong(1);
+                        inPage++;
+                        if (inShard++ == 0) {
+                            first = last;
+                        }
+                        if (inShard == SHARD_SIZE) {
+                            shards.add(first, last, inShard);
+                            inShard = 0;
+                        }
+                    }
+                }
+                if (inShard > 0) {
+                    shards.add(first, last, inShard);
+                }
+                if (inPage < PAGE_SIZE) {
+                    break;
+                }
+            }
+        }
+        return shards.toPlan(watermark);
     }
 
     /** Growable primitive arrays: 20 bytes a shard, so even 100M messages plan in 2 MB. */

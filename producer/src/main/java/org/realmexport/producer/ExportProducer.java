@@ -9,6 +9,7 @@ import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.db.RetryPolicy;
+import org.realmexport.common.db.UserScope;
 import org.realmexport.common.db.ZulipTables;
 import org.realmexport.common.event.ExportRequest;
 import org.realmexport.common.event.ExportState;
@@ -123,8 +124,12 @@ public final class ExportProducer implements AutoCloseable {
         return Duration.ofMillis(config.getLong(ExportProducerConfig.STATUS_READ_TIMEOUT_MS));
     }
 
-    /** A readable request, with its parsed type and its export id. */
+    /** A readable request, with its parsed type (null for a single-user export) and its export id. */
     private record Request(ExportRequest request, ExportType type, String exportId) {
+        /** The type as tasks and statuses name it. */
+        String typeName() {
+            return type == null ? UserScope.TYPE : type.cliName();
+        }
     }
 
     /** A request in; its tasks and PLANNED status, or its FAILED status, out. */
@@ -138,6 +143,12 @@ public final class ExportProducer implements AutoCloseable {
             }
             if (request.realm() == null) {
                 throw new IllegalArgumentException("realm is missing (an id or a string_id; \"\" is the root-domain realm)");
+            }
+            if (request.userExport()) {
+                if (request.user().isBlank()) {
+                    throw new IllegalArgumentException("user is blank (a user id or email, for a single-user export)");
+                }
+                return new Request(request, null, ExportId.forRequest(request.requestId()));
             }
             return new Request(request, ExportType.parse(request.type()), ExportId.forRequest(request.requestId()));
         }
@@ -157,16 +168,18 @@ public final class ExportProducer implements AutoCloseable {
             }
             long started = System.nanoTime();
             List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
-            ExportStatus status = plan(r.request(), r.type(), r.exportId(), out);
+            ExportStatus status = r.request().userExport() ? planUser(r.request(), r.exportId(), out)
+                    : plan(r.request(), r.type(), r.exportId(), out);
             out.add(new ProducerRecord<>(topics.status(), r.exportId(), Json.toBytes(status)));
             return new ExactlyOnceLoop.Output(out, ExportId.inMdc(r.exportId(), () -> {
                 planned.add(r.exportId());
                 metrics.meters().exportState(status.state());
                 if (status.state() == ExportState.PLANNED) {
                     LOG.info("export {} planned: realm {} ('{}'), type {}, {} tasks (1 config task, the message shards"
-                            + " and the file copy batches), {} messages, watermark {}, {} ms", r.exportId(),
+                            + " and, for a realm, the file copy batches), {} messages, watermark {}, {} ms", r.exportId(),
                             status.realmId(), r.request().realm(),
-                            r.type().cliName(), status.tasksPlanned(), status.messages(), status.watermark(),
+                            r.typeName() + (status.userId() == null ? "" : " of user " + status.userId()),
+                            status.tasksPlanned(), status.messages(), status.watermark(),
                             (System.nanoTime() - started) / 1_000_000);
                 } else {
                     LOG.warn("export {} FAILED (request {}): {}", r.exportId(), r.request().requestId(), status.error());
@@ -182,7 +195,7 @@ public final class ExportProducer implements AutoCloseable {
         }
 
         private ExactlyOnceLoop.Output planningFailed(Request r, Exception error, int attempts) {
-            ExportStatus status = status(r.request(), r.exportId(), null, r.type(), ExportState.FAILED, 0, 0, 0, null,
+            ExportStatus status = status(r.request(), r.exportId(), null, r.typeName(), ExportState.FAILED, 0, 0, 0, null,
                     "planning failed" + (attempts > 1 ? " after " + attempts + " attempts" : "") + ": "
                             + error.getClass().getSimpleName() + ": " + Database.redact(String.valueOf(error.getMessage())));
             LOG.error("export {} FAILED while planning (request {}, realm '{}'): {}. Check the database, then"
@@ -216,29 +229,26 @@ public final class ExportProducer implements AutoCloseable {
                               List<ProducerRecord<String, byte[]>> out) throws Exception {
         Optional<ExportPlanner.Realm> realm = planner.findRealm(request.realm());
         if (realm.isEmpty()) {
-            return status(request, exportId, null, type, ExportState.FAILED, 0, 0, 0, null,
+            return status(request, exportId, null, type.cliName(), ExportState.FAILED, 0, 0, 0, null,
                     "unknown realm '" + request.realm() + "': no zerver_realm with that id or string_id");
         }
         long realmId = realm.get().id();
         Optional<String> unusable = planner.unusableReason(realmId, type);
         if (unusable.isPresent()) {
-            return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
+            return status(request, exportId, realmId, type.cliName(), ExportState.FAILED, 0, 0, 0, null,
                     "export type '" + type.cliName() + "' refused: " + unusable.get());
         }
         URI output;
         try {
-            URI root = request.output() == null || request.output().toString().isBlank()
-                    ? ExportStores.location(config.getString(ExportProducerConfig.OUTPUT_DIR))
-                    : ExportStores.location(request.output().toString());
-            output = ExportStores.exportDirectory(root, exportId);
+            output = exportDirectory(request, exportId);
         } catch (IllegalArgumentException e) { // InvalidPathException too
-            return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
+            return status(request, exportId, realmId, type.cliName(), ExportState.FAILED, 0, 0, 0, null,
                     "unusable output '" + request.output() + "': " + e.getMessage());
         }
         List<String> unknown = planner.unknownTables();
         List<String> notSkipped = unknown.stream().filter(t -> !skippedTables.contains(t)).toList();
         if (!notSkipped.isEmpty()) {
-            return status(request, exportId, realmId, type, ExportState.FAILED, 0, 0, 0, null,
+            return status(request, exportId, realmId, type.cliName(), ExportState.FAILED, 0, 0, 0, null,
                     ZulipTables.unknownTablesError(notSkipped));
         }
         if (!unknown.isEmpty()) {
@@ -262,13 +272,63 @@ public final class ExportProducer implements AutoCloseable {
                     plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(), tasksPlanned);
             out.add(new ProducerRecord<>(topics.shardTasks(), copy.key(), Json.toBytes(copy)));
         }
-        return status(request, exportId, realmId, type, ExportState.PLANNED, tasksPlanned, plan.watermark(),
+        return status(request, exportId, realmId, type.cliName(), ExportState.PLANNED, tasksPlanned, plan.watermark(),
                 plan.messages(), output, null).withSkippedTables(unknown);
     }
 
-    private ExportStatus status(ExportRequest r, String exportId, Long realmId, ExportType type, ExportState state,
+    /** The export's directory: under the request's output, else the producer's output.dir. */
+    private URI exportDirectory(ExportRequest request, String exportId) {
+        URI root = request.output() == null || request.output().toString().isBlank()
+                ? ExportStores.location(config.getString(ExportProducerConfig.OUTPUT_DIR))
+                : ExportStores.location(request.output().toString());
+        return ExportStores.exportDirectory(root, exportId);
+    }
+
+    /**
+     * Plans a single-user export (Zulip's export_single_user): the USER task (user.json) and one
+     * USER_MESSAGES task per 1000 of the user's messages ({@link UserScope}); FAILED when the realm
+     * or the user is unknown.
+     */
+    private ExportStatus planUser(ExportRequest request, String exportId, List<ProducerRecord<String, byte[]>> out)
+            throws Exception {
+        Optional<ExportPlanner.Realm> realm = planner.findRealm(request.realm());
+        if (realm.isEmpty()) {
+            return status(request, exportId, null, UserScope.TYPE, ExportState.FAILED, 0, 0, 0, null,
+                    "unknown realm '" + request.realm() + "': no zerver_realm with that id or string_id");
+        }
+        long realmId = realm.get().id();
+        Optional<Long> user = planner.findUser(realmId, request.user());
+        if (user.isEmpty()) {
+            return status(request, exportId, realmId, UserScope.TYPE, ExportState.FAILED, 0, 0, 0, null,
+                    "unknown user '" + request.user() + "' in realm '" + request.realm() + "': no zerver_userprofile"
+                            + " of realm " + realmId + " with that id or email");
+        }
+        long userId = user.get();
+        URI output;
+        try {
+            output = exportDirectory(request, exportId);
+        } catch (IllegalArgumentException e) { // InvalidPathException too
+            return status(request, exportId, realmId, UserScope.TYPE, ExportState.FAILED, 0, 0, 0, null,
+                    "unusable output '" + request.output() + "': " + e.getMessage()).withUser(userId);
+        }
+        ExportPlanner.Plan plan = planner.planUser(realmId, userId);
+        int tasksPlanned = plan.shards() + 1;
+        ExportTask main = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.USER, realmId, UserScope.TYPE,
+                output, plan.watermark(), 0, 0, 0, 0, tasksPlanned, userId);
+        out.add(new ProducerRecord<>(topics.configTasks(), main.key(), Json.toBytes(main)));
+        for (int k = 0; k < plan.shards(); k++) {
+            ExportTask shard = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.USER_MESSAGES, realmId,
+                    UserScope.TYPE, output, plan.watermark(), k + 1, plan.firstIds()[k], plan.lastIds()[k],
+                    plan.counts()[k], tasksPlanned, userId);
+            out.add(new ProducerRecord<>(topics.shardTasks(), shard.key(), Json.toBytes(shard)));
+        }
+        return status(request, exportId, realmId, UserScope.TYPE, ExportState.PLANNED, tasksPlanned, plan.watermark(),
+                plan.messages(), output, null).withUser(userId);
+    }
+
+    private ExportStatus status(ExportRequest r, String exportId, Long realmId, String type, ExportState state,
                                 int tasksPlanned, long watermark, long messages, URI output, String error) {
-        return new ExportStatus(Versioned.CURRENT, exportId, r.requestId(), realmId, r.realm(), type.cliName(), state,
+        return new ExportStatus(Versioned.CURRENT, exportId, r.requestId(), realmId, r.realm(), type, state,
                 tasksPlanned, 0, watermark, messages, output, null, null, null, null, error, r.realmExportId(),
                 System.currentTimeMillis());
     }

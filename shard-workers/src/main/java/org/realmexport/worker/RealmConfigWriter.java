@@ -164,12 +164,15 @@ final class RealmConfigWriter {
         return writer;
     }
 
-    /** UserProfile's many-to-many fields from Django's link tables, [] where they do not exist. */
     private static ZulipRowWriter withUserLists(Ctx c) {
-        ZulipRowWriter w = c.writer();
+        return withUserLists(c.writer(), c.catalog());
+    }
+
+    /** UserProfile's many-to-many fields from Django's link tables, [] where they do not exist. */
+    static ZulipRowWriter withUserLists(ZulipRowWriter w, SchemaCatalog catalog) {
         for (String[] m2m : new String[][] {{"groups", "zerver_userprofile_groups"},
                 {"user_permissions", "zerver_userprofile_user_permissions"}}) {
-            SchemaCatalog.Table link = c.catalog().table(m2m[1]).orElse(null);
+            SchemaCatalog.Table link = catalog.table(m2m[1]).orElse(null);
             if (link == null) {
                 w = w.withField(m2m[0], "ARRAY[]::bigint[]", "_int8");
             } else {

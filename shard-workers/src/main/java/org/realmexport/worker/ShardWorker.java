@@ -6,6 +6,7 @@ import org.realmexport.common.ExportType;
 import org.realmexport.common.Json;
 import org.realmexport.common.db.Database;
 import org.realmexport.common.db.RealmScope;
+import org.realmexport.common.db.UserScope;
 import org.realmexport.common.db.RetryPolicy;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.storage.ExportStore;
@@ -69,6 +70,8 @@ public final class ShardWorker implements AutoCloseable {
     private MessageShardWriter shardWriter;
     private FileCopyWriter copyWriter;
     private UploadSource uploads;
+    private UserJsonWriter userWriter;
+    private UserMessageShardWriter userShardWriter;
     private ExportStores stores;
     private volatile ExactlyOnceLoop<ExportTask> loop;
     /** Materialized scopes of the last few exports, by export id; used by the loop's thread only. */
@@ -118,6 +121,8 @@ public final class ShardWorker implements AutoCloseable {
             shardWriter = new MessageShardWriter(catalog);
             uploads = UploadSources.open(config);
             copyWriter = new FileCopyWriter(catalog, uploads, config.avatarSalt());
+            userWriter = new UserJsonWriter(catalog);
+            userShardWriter = new UserMessageShardWriter(catalog);
             stores = new ExportStores(config);
             ExactlyOnceLoop.Settings settings = new ExactlyOnceLoop.Settings("shard worker " + workerId, SERVICE,
                     workerId, topics.group("shard-workers"), config.transactionalId(),
@@ -229,6 +234,10 @@ public final class ShardWorker implements AutoCloseable {
             if (task.exportId() == null || task.kind() == null || task.output() == null || task.type() == null) {
                 throw new IllegalArgumentException("task lacks export_id, kind, type or output");
             }
+            if ((task.kind() == ExportTask.Kind.USER || task.kind() == ExportTask.Kind.USER_MESSAGES)
+                    && task.userId() == null) {
+                throw new IllegalArgumentException("task of a single-user export lacks user_id");
+            }
             return task;
         }
 
@@ -301,6 +310,19 @@ public final class ShardWorker implements AutoCloseable {
         try (ExportStore exportDir = stores.open(task.output());
              Connection connection = database.connection()) {
             try {
+                // a single-user export: its own scope and files
+                if (task.kind() == ExportTask.Kind.USER) {
+                    UserJsonWriter.Outcome o = userWriter.write(connection, userScope(task), exportDir, this::stopping);
+                    return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
+                            o.files(), o.rows(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId);
+                }
+                if (task.kind() == ExportTask.Kind.USER_MESSAGES) {
+                    MessageShardWriter.Outcome o = userShardWriter.write(connection, userScope(task), task, exportDir,
+                            this::stopping);
+                    return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
+                            o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(),
+                            o.messageIdSet(), o.references(), null, workerId);
+                }
                 if (task.kind() == ExportTask.Kind.REALM_CONFIG) {
                     RealmScope scope = RealmScope.resolve(connection, catalog, task.realmId(),
                             ExportType.parse(task.type()), config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM));
@@ -338,6 +360,10 @@ public final class ShardWorker implements AutoCloseable {
             shardScopes.put(task.exportId(), scope);
         }
         return scope;
+    }
+
+    private UserScope userScope(ExportTask task) {
+        return UserScope.of(catalog, task.realmId(), task.userId());
     }
 
     private TaskResult failedResult(ExportTask task, String error) {

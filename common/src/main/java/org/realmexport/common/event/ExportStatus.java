@@ -37,13 +37,25 @@ import java.util.Map;
  * @param bytesWritten bytes of the export's files its tasks have written so far (the files' own sizes,
  *                     as the tasks reported them; the tarball's is {@code size}); null before the first
  *                     task reported, and in statuses of earlier versions
+ * @param userId       the user of a single-user export (its {@code type} is
+ *                     {@link org.realmexport.common.db.UserScope#TYPE}), else null
  */
 public record ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
                            String type, ExportState state, int tasksPlanned, int tasksDone,
                            long watermark, long messages, URI output, String tarball,
                            String sha256, Long size, Map<String, Long> rows, String error,
                            Long realmExportId, long updatedAt, List<String> skippedTables,
-                           Long bytesWritten) implements Versioned {
+                           Long bytesWritten, Long userId) implements Versioned {
+
+    /** A status of a realm export. */
+    public ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
+                        String type, ExportState state, int tasksPlanned, int tasksDone,
+                        long watermark, long messages, URI output, String tarball,
+                        String sha256, Long size, Map<String, Long> rows, String error,
+                        Long realmExportId, long updatedAt, List<String> skippedTables, Long bytesWritten) {
+        this(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone, watermark, messages,
+                output, tarball, sha256, size, rows, error, realmExportId, updatedAt, skippedTables, bytesWritten, null);
+    }
 
     /** A status without skipped tables. */
     public ExportStatus(int v, String exportId, String requestId, Long realmId, String realm,
@@ -69,7 +81,21 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
     public ExportStatus withSkippedTables(List<String> tables) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
                 watermark, messages, output, tarball, sha256, size, rows, error, realmExportId, updatedAt,
-                tables == null || tables.isEmpty() ? null : List.copyOf(tables), bytesWritten);
+                tables == null || tables.isEmpty() ? null : List.copyOf(tables), bytesWritten, userId);
+    }
+
+    /** A copy for the single-user export of {@code user}. */
+    public ExportStatus withUser(Long user) {
+        return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
+                watermark, messages, output, tarball, sha256, size, rows, error, realmExportId, updatedAt,
+                skippedTables, bytesWritten, user);
+    }
+
+    /** A copy with the rows written. */
+    public ExportStatus withRows(Map<String, Long> newRows) {
+        return new ExportStatus(v, exportId, requestId, realmId, realm, type, state, tasksPlanned, tasksDone,
+                watermark, messages, output, tarball, sha256, size, newRows, error, realmExportId, updatedAt,
+                skippedTables, bytesWritten, userId);
     }
 
     /** Messages written so far ({@code rows.zerver_message}), or null before any shard reported. */
@@ -80,19 +106,19 @@ public record ExportStatus(int v, String exportId, String requestId, Long realmI
     public ExportStatus withState(ExportState newState, String newError) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, newState, tasksPlanned,
                 tasksDone, watermark, messages, output, tarball, sha256, size, rows, newError,
-                realmExportId, System.currentTimeMillis(), skippedTables, bytesWritten);
+                realmExportId, System.currentTimeMillis(), skippedTables, bytesWritten, userId);
     }
 
     public ExportStatus withProgress(int done, Map<String, Long> newRows, Long newBytesWritten) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type,
                 state == ExportState.PLANNED ? ExportState.RUNNING : state, tasksPlanned, done,
                 watermark, messages, output, tarball, sha256, size, newRows, error, realmExportId,
-                System.currentTimeMillis(), skippedTables, newBytesWritten);
+                System.currentTimeMillis(), skippedTables, newBytesWritten, userId);
     }
 
     public ExportStatus succeeded(String tarballPath, String tarballSha256, long tarballSize) {
         return new ExportStatus(v, exportId, requestId, realmId, realm, type, ExportState.SUCCEEDED,
                 tasksPlanned, tasksDone, watermark, messages, output, tarballPath, tarballSha256,
-                tarballSize, rows, null, realmExportId, System.currentTimeMillis(), skippedTables, bytesWritten);
+                tarballSize, rows, null, realmExportId, System.currentTimeMillis(), skippedTables, bytesWritten, userId);
     }
 }

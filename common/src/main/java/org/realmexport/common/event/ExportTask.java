@@ -24,22 +24,28 @@ import java.net.URI;
  *                      messages of its range as they are when it runs, fewer when some were deleted
  *                      since planning; for a file copy batch, the rows planned in it
  * @param tasksPlanned  total number of tasks of the export (config + shards)
+ * @param userId        the user of a single-user export (kinds {@code USER} and {@code USER_MESSAGES}), else null
  */
 public record ExportTask(int v, String exportId, Kind kind, long realmId, String type, URI output,
                          long watermark, int shard, long firstId, long lastId, int expectedCount,
-                         int tasksPlanned) implements Versioned {
+                         int tasksPlanned, Long userId) implements Versioned {
 
+    /**
+     * {@code USER} writes a single-user export's user.json (on the config-task topic),
+     * {@code USER_MESSAGES} one of its message files (on the shard-task topic). {@code UPLOADS},
+     * {@code AVATARS}, {@code EMOJI} and {@code REALM_ICONS} copy a batch of a realm export's files
+     * ({@link #isFileCopy()}, on the shard-task topic). A worker older than a kind cannot read such
+     * a task and dead-letters it.
+     */
     public enum Kind {
-        REALM_CONFIG, MESSAGES,
-        /** Copies of files, batched ({@link #isFileCopy()}): each writes one category's files. */
-        UPLOADS, AVATARS, EMOJI, REALM_ICONS;
+        REALM_CONFIG, MESSAGES, USER, USER_MESSAGES, UPLOADS, AVATARS, EMOJI, REALM_ICONS;
 
         /** Whether tasks of this kind copy files (uploads, avatars, emoji, realm icons). */
         public boolean isFileCopy() {
-            return ordinal() >= UPLOADS.ordinal();
+            return this == UPLOADS || this == AVATARS || this == EMOJI || this == REALM_ICONS;
         }
 
-        /** The export's directory of a file copy kind, as in records.json's place: {@code uploads}, {@code realm_icons}. */
+        /** The export's directory of a file copy kind, where its records.json goes: {@code uploads}, {@code realm_icons}. */
         public String category() {
             if (!isFileCopy()) {
                 throw new IllegalStateException(this + " copies no files");
@@ -48,15 +54,26 @@ public record ExportTask(int v, String exportId, Kind kind, long realmId, String
         }
     }
 
+    /** A task of a realm export. */
+    public ExportTask(int v, String exportId, Kind kind, long realmId, String type, URI output, long watermark,
+                      int shard, long firstId, long lastId, int expectedCount, int tasksPlanned) {
+        this(v, exportId, kind, realmId, type, output, watermark, shard, firstId, lastId, expectedCount, tasksPlanned,
+                null);
+    }
+
     /**
-     * {@code realm} for the config task, {@code messages-000042} for shard 42, {@code uploads-000003}
-     * for the third batch of uploads.
+     * {@code realm} for the config task, {@code user} for user.json, {@code messages-000042} for shard 42,
+     * {@code uploads-000003} for the third batch of uploads.
      */
     public String taskId() {
         if (kind.isFileCopy()) {
             return String.format("%s-%06d", kind.category(), shard);
         }
-        return kind == Kind.REALM_CONFIG ? "realm" : messagesFileStem(shard);
+        return switch (kind) {
+            case REALM_CONFIG -> "realm";
+            case USER -> "user";
+            default -> messagesFileStem(shard);
+        };
     }
 
     /** The file this task writes, relative to the export directory (the main one for config). */

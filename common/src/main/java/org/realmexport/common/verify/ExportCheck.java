@@ -136,6 +136,9 @@ final class ExportCheck {
     ExportVerifier.Report run() throws IOException {
         inventory();
         checkManifest();
+        if (UserExportCheck.applies(dir, files)) {
+            return new UserExportCheck(dir, files, problems).run(files.values().stream().mapToLong(Long::longValue).sum());
+        }
         checkRealm();
         for (FileCategory category : FileCategory.values()) {
             checkRecords(category);

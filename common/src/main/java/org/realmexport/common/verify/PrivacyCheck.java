@@ -48,8 +48,8 @@ final class PrivacyCheck {
     /** Reads the type (and the consenting users) from manifest.json; without a type, only the common rules apply. */
     void manifest(JsonNode manifest) {
         JsonNode t = manifest.path(Manifest.TYPE);
-        if (t.isMissingNode()) {
-            return;
+        if (t.isMissingNode() || org.realmexport.common.db.UserScope.isUserExport(t.asText())) {
+            return; // a single-user export: UserExportCheck
         }
         try {
             type = ExportType.parse(t.asText());

@@ -1,0 +1,247 @@
+package org.realmexport.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.realmexport.common.Json;
+import org.realmexport.common.event.ExportState;
+import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.verify.ExportVerifier;
+import org.realmexport.localstack.EmbeddedStack;
+import org.realmexport.localstack.generator.GeneratedRealms;
+import org.realmexport.localstack.generator.GeneratorOptions;
+import org.realmexport.localstack.generator.RealmGenerator;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The single-user export (Zulip's export_single_user) through the whole pipeline on a generated
+ * realm: its messages are exactly those Zulip's rule gives, computed here in plain SQL; it holds
+ * no direct message between other users and no secret of the database; an unknown user ends
+ * FAILED saying so; and {@code realm-export export-user --wait} runs it from the command line.
+ */
+class SingleUserExportTest {
+    private static EmbeddedStack stack;
+    private static GeneratedRealms realms;
+    private static Path work;
+    private static PipelineDeployment deployment;
+    private static long realm;
+    /** The user with the most direct-message groups: DMs, groups, streams and reactions to export. */
+    private static long user;
+
+    @BeforeAll
+    static void start() throws Exception {
+        work = Files.createTempDirectory("single-user-export-test");
+        stack = EmbeddedStack.builder().start();
+        realms = new RealmGenerator(GeneratorOptions.defaults().withMessages(3000).withSeed(5)
+                .withUploadsDir(stack.uploadsDir())).generate(stack.jdbcUrl());
+        realm = realms.primary().realmId();
+        user = ids("SELECT s.user_profile_id FROM zerver_subscription s JOIN zerver_recipient r ON r.id = s.recipient_id"
+                + " AND r.type = 3 JOIN zerver_userprofile u ON u.id = s.user_profile_id WHERE u.realm_id = " + realm
+                + " AND NOT u.is_bot GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").get(0);
+        deployment = new PipelineDeployment(stack, work, "single-user", realms.avatarSalt());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (deployment != null) {
+            deployment.close();
+        }
+        if (stack != null) {
+            stack.close();
+        }
+        try (Stream<Path> files = Files.walk(work)) {
+            files.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    /**
+     * Zulip's export_messages_single_user: messages the user sent (in the realm), messages to the
+     * user's personal and direct-message-group recipients, messages the user reacted to; of those,
+     * the ones the user has a usermessage for.
+     */
+    private static String zulipsMessages(long u) {
+        return "SELECT id FROM (SELECT id FROM zerver_message WHERE realm_id = " + realm + " AND sender_id = " + u
+                + " UNION SELECT m.id FROM zerver_message m WHERE m.realm_id = " + realm + " AND m.recipient_id IN"
+                + " (SELECT sub.recipient_id FROM zerver_subscription sub JOIN zerver_recipient r ON r.id = sub.recipient_id"
+                + " WHERE sub.user_profile_id = " + u + " AND r.type IN (1, 3))"
+                + " UNION SELECT message_id FROM zerver_reaction WHERE user_profile_id = " + u + ") mine"
+                + " INTERSECT SELECT message_id FROM zerver_usermessage WHERE user_profile_id = " + u;
+    }
+
+    @Test
+    void holdsExactlyTheUsersMessagesWithTheirFlagsAndNoSecret() throws Exception {
+        String email = strings("SELECT delivery_email FROM zerver_userprofile WHERE id = " + user).get(0);
+        // the user has what the rule is about: DMs to others, DMs and groups received, reactions on stream messages
+        assertThat(ids("SELECT m.id FROM zerver_message m JOIN zerver_recipient r ON r.id = m.recipient_id"
+                + " WHERE m.sender_id = " + user + " AND r.type = 1")).isNotEmpty();
+        assertThat(ids("SELECT m.id FROM zerver_message m JOIN zerver_recipient r ON r.id = m.recipient_id"
+                + " WHERE m.sender_id <> " + user + " AND r.type = 3 AND m.recipient_id IN (SELECT recipient_id FROM"
+                + " zerver_subscription WHERE user_profile_id = " + user + ")")).isNotEmpty();
+
+        ExportStatus end = deployment.exportUser(String.valueOf(realm), email.toUpperCase(Locale.ROOT));
+        assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+        assertThat(end.userId()).isEqualTo(user);
+        Path tarball = Path.of(end.tarball());
+        assertThat(new ExportVerifier(work.resolve("verify")).verify(tarball).problems()).isEmpty();
+        Path dir = deployment.exportDir(end);
+
+        List<Long> expected = ids("SELECT id FROM (" + zulipsMessages(user) + ") e ORDER BY id");
+        List<Long> exported = new ArrayList<>();
+        List<JsonNode> rows = new ArrayList<>();
+        List<Path> files = messageFiles(dir);
+        for (Path file : files) {
+            JsonNode json = Json.MAPPER.readTree(file.toFile());
+            assertThat(json.has("zerver_usermessage")).isFalse();
+            json.get("zerver_message").forEach(m -> {
+                exported.add(m.get("id").asLong());
+                rows.add(m);
+            });
+        }
+        assertThat(exported).isNotEmpty().isEqualTo(expected);
+        assertThat(files).hasSize((expected.size() + 999) / 1000);
+
+        // nothing of other users' direct messages: every DM or group message is the user's own
+        assertThat(ids("SELECT m.id FROM zerver_message m JOIN zerver_recipient r ON r.id = m.recipient_id"
+                + " WHERE m.id IN (" + join(exported) + ") AND r.type IN (1, 3) AND m.sender_id <> " + user
+                + " AND m.recipient_id NOT IN (SELECT recipient_id FROM zerver_subscription WHERE user_profile_id = "
+                + user + ")")).isEmpty();
+
+        // each message with the user's flags, its client's and recipient's names
+        for (JsonNode m : rows.subList(0, Math.min(rows.size(), 200))) {
+            long id = m.get("id").asLong();
+            long flags = ids("SELECT flags FROM zerver_usermessage WHERE user_profile_id = " + user
+                    + " AND message_id = " + id).get(0);
+            assertThat(m.get("flags_mask").asLong()).isEqualTo(flags);
+            if ((flags & 1) != 0) {
+                assertThat(m.get("flags").toString()).contains("\"read\"");
+            }
+            assertThat(m.get("flags").toString()).doesNotContain("is_private");
+            assertThat(m.get("sending_client_name").asText()).isEqualTo(strings("SELECT c.name FROM zerver_client c"
+                    + " JOIN zerver_message m ON m.sending_client_id = c.id WHERE m.id = " + id).get(0));
+            List<String> stream = strings("SELECT s.name FROM zerver_stream s JOIN zerver_recipient r ON r.type = 2"
+                    + " AND r.type_id = s.id WHERE r.id = " + m.get("recipient").asLong());
+            if (!stream.isEmpty()) {
+                assertThat(m.get("recipient_name").asText()).isEqualTo(stream.get(0));
+            } else {
+                assertThat(m.get("recipient_name").asText()).isNotBlank();
+            }
+        }
+
+        // user.json: the user alone, their subscriptions and reactions, no secret field
+        JsonNode userJson = Json.MAPPER.readTree(dir.resolve("user.json").toFile());
+        assertThat(userJson.get("zerver_userprofile")).hasSize(1);
+        JsonNode profile = userJson.get("zerver_userprofile").get(0);
+        assertThat(profile.get("id").asLong()).isEqualTo(user);
+        assertThat(profile.has("api_key") || profile.has("password") || profile.has("uuid")).isFalse();
+        assertThat(idsOf(userJson.get("zerver_subscription"))).isEqualTo(ids(
+                "SELECT id FROM zerver_subscription WHERE user_profile_id = " + user + " ORDER BY id"));
+        assertThat(idsOf(userJson.get("zerver_reaction"))).isEqualTo(ids(
+                "SELECT id FROM zerver_reaction WHERE user_profile_id = " + user + " ORDER BY id"));
+        assertThat(idsOf(userJson.get("zerver_realmauditlog"))).isEqualTo(ids("SELECT id FROM zerver_realmauditlog"
+                + " WHERE modified_user_id = " + user + " OR acting_user_id = " + user + " ORDER BY id"));
+        JsonNode manifest = Json.MAPPER.readTree(dir.resolve("manifest.json").toFile());
+        assertThat(manifest.path("export_type").asText()).isEqualTo("user");
+        assertThat(manifest.path("user_id").asLong()).isEqualTo(user);
+        assertThat(Files.exists(dir.resolve("realm.json"))).isFalse();
+
+        // no api_key, password or uuid value of the database in any byte of the tarball
+        String bytes = unpackedBytes(tarball);
+        List<String> secrets = strings("SELECT api_key FROM zerver_userprofile UNION SELECT password FROM"
+                + " zerver_userprofile WHERE password IS NOT NULL UNION SELECT uuid::text FROM zerver_userprofile");
+        assertThat(secrets).isNotEmpty();
+        for (String secret : secrets) {
+            assertThat(bytes.contains(secret)).as("the tarball holds the secret %s", secret).isFalse();
+        }
+    }
+
+    @Test
+    void anUnknownUserEndsFailedSayingSo() {
+        ExportStatus end = deployment.exportUser(String.valueOf(realm), "nobody-here@example.invalid");
+
+        assertThat(end.state()).isEqualTo(ExportState.FAILED);
+        assertThat(end.error()).contains("unknown user 'nobody-here@example.invalid'").contains("realm");
+        assertThat(end.tasksPlanned()).isZero();
+    }
+
+    @Test
+    void exportUserCommandFollowsTheExportToItsTarball() throws Exception {
+        Map<String, String> env = Map.of("KAFKA_BOOTSTRAP", stack.kafkaBootstrap());
+
+        CliRun run = CliRun.run(env, "export-user", "--topic-prefix", deployment.topics.prefix(), "--realm",
+                String.valueOf(realm), "--user", String.valueOf(user), "--output", deployment.output.toString(),
+                "--wait", "--timeout", "240");
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        String exportId = run.out().trim();
+        assertThat(exportId).matches("[0-9a-f]{20}");
+        Path tarball = deployment.output.resolve("zulip-export-" + exportId + ".tar.gz");
+        assertThat(run.err()).contains("SUCCEEDED").contains(tarball.toString());
+        assertThat(new ExportVerifier(work.resolve("verify-cli")).verify(tarball).ok()).isTrue();
+
+        CliRun unknown = CliRun.run(env, "export-user", "--topic-prefix", deployment.topics.prefix(), "--realm",
+                String.valueOf(realm), "--user", "no-such-user@example.invalid", "--output",
+                deployment.output.toString(), "--wait", "--timeout", "240");
+        assertThat(unknown.exitCode()).isEqualTo(1);
+        assertThat(unknown.err()).contains("unknown user");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static String join(List<Long> ids) {
+        return ids.isEmpty() ? "NULL" : String.join(",", ids.stream().map(String::valueOf).toList());
+    }
+
+    private static String unpackedBytes(Path tarball) throws Exception {
+        try (InputStream in = new GzipCompressorInputStream(Files.newInputStream(tarball), true)) {
+            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    private static List<Path> messageFiles(Path dir) throws Exception {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.getFileName().toString().matches("messages-\\d{6}\\.json")).sorted().toList();
+        }
+    }
+
+    private static List<Long> idsOf(JsonNode rows) {
+        List<Long> ids = new ArrayList<>();
+        rows.forEach(r -> ids.add(r.get("id").asLong()));
+        return ids;
+    }
+
+    private static List<Long> ids(String sql) throws Exception {
+        List<Long> ids = new ArrayList<>();
+        for (String s : strings(sql)) {
+            ids.add(Long.parseLong(s));
+        }
+        return ids;
+    }
+
+    private static List<String> strings(String sql) throws Exception {
+        List<String> out = new ArrayList<>();
+        try (Connection c = DriverManager.getConnection(stack.jdbcUrl());
+             Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+}
