@@ -15,13 +15,16 @@
 #   MESSAGES=100000 RUNS=3 bench/compare.sh   # repeat steps 2-4 on the same data
 #   PROFILE=1 bench/compare.sh                # also a JFR recording of each service in $OUT/jfr
 #   SCALING=1 MESSAGES=300000 bench/compare.sh  # instead of 2-4: the export with 1 worker, then 2
+#   HOLD=1 bench/compare.sh                   # instead of 2-4: keep the services up and write
+#                                             # $OUT/export.sh and $OUT/naive.sh, one run each, to time
+#                                             # alternately with any harness (A B A B ...)
 #
 # SCALING=1 prints one line per run: the export's time with one shard worker and with two, and the
 # speedup. Every timed export runs on warm services: a warm-up export first, and another after the
 # second worker is started again, so JIT compilation counts in neither.
 #
 # Options (environment): MESSAGES (1000000), RUNS (1), WORKERS (2), HEAP (256m), OUT (a new
-# temporary directory; removed unless KEEP=1), PROFILE (0), SCALING (0), JAVA_OPTS (more JVM
+# temporary directory; removed unless KEEP=1), PROFILE (0), SCALING (0), HOLD (0), JAVA_OPTS (more JVM
 # options for the services). Needs Java 17, Maven, tar and gzip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +36,7 @@ WORKERS=${WORKERS:-2}
 HEAP=${HEAP:-256m}
 PROFILE=${PROFILE:-0}
 SCALING=${SCALING:-0}
+HOLD=${HOLD:-0}
 KEEP=${KEEP:-0}
 OUT=${OUT:-$(mktemp -d /tmp/realm-export-compare.XXXXXX)}
 mkdir -p "$OUT/logs"
@@ -127,6 +131,32 @@ timed_export() {
   t1=$(now)
   seconds "$t0" "$t1"
 }
+
+if [ "$HOLD" = 1 ]; then
+  # one script per side, each a whole process to time from outside (e.g. paired A B A B)
+  cat >"$OUT/export.sh" <<SCRIPT
+#!/usr/bin/env bash
+set -euo pipefail
+cd "$root"; set -a; . "$env_file"; set +a
+rm -rf "$OUT/export"
+exec ./realm-export request --realm zulip --type full --output "$OUT/export" --wait >/dev/null 2>>"$OUT/logs/request.err"
+SCRIPT
+  cat >"$OUT/naive.sh" <<SCRIPT
+#!/usr/bin/env bash
+set -euo pipefail
+set -a; . "$env_file"; set +a
+rm -rf "$OUT/naive" "$OUT/naive.tar.gz"
+java -cp "$root/cli/target/lib/*:$classes" NaiveExport loop zulip "$OUT/naive" 2 2>>"$OUT/logs/naive.log"
+exec tar -czf "$OUT/naive.tar.gz" -C "$OUT" naive
+SCRIPT
+  chmod +x "$OUT/export.sh" "$OUT/naive.sh"
+  echo "ready: $OUT/export.sh (one export through the services) and $OUT/naive.sh (the naive reference); Ctrl-C stops all"
+  while :; do
+    sleep 60
+    rss=""; for i in "${!names[@]}"; do rss="$rss ${names[$i]}=$(peak_mb "${services[$i]}")MB"; done
+    say "peak-rss:$rss load=$(load)"
+  done
+fi
 
 if [ "$SCALING" = 1 ]; then
   [ "$WORKERS" = 2 ] || { say "SCALING=1 needs WORKERS=2"; exit 2; }

@@ -204,6 +204,7 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
         if (progress.error() != null) {
             ExportStatus failed = progress.status(ExportState.FAILED, progress.error());
             forward(exportId, failed, now);
+            context.commit();
             unreported.remove(exportId);
             metrics.exportFailed();
             LOG.error("export {} FAILED: {}. Fix the cause, then request the export again (a new request id).",
@@ -264,6 +265,8 @@ final class ProgressProcessor implements Processor<String, AssemblerEvent, Strin
             }
             forward(exportId, end, now);
             exports.put(exportId, p.in(end.state() == ExportState.SUCCEEDED ? Phase.SUCCEEDED : Phase.FAILED, now));
+            // the end is what the requester waits for: commit now rather than at the next interval
+            context.commit();
         }
     }
 
