@@ -45,8 +45,12 @@ import java.util.concurrent.TimeoutException;
  * the watermark and the message count; it is the authority on how many results to wait for.
  * Tasks carry the same {@code tasks_planned} (the plan is complete before anything is sent).
  *
+ * <p>A request with a {@code user} is a single-user export ({@link org.realmexport.common.db.UserScope}):
+ * one USER task (user.json) and one USER_MESSAGES task per 1000 of the user's messages, on the
+ * same topics, under the same transaction.
+ *
  * <p>Outcomes per request: malformed (bad JSON, missing request_id / realm / type, unknown type,
- * newer {@code v}) goes to the dead-letter topic with the original bytes; an unknown realm, an
+ * newer {@code v}) goes to the dead-letter topic with the original bytes; an unknown realm or user, an
  * export type that would leave no usable owner or an unusable output gives a FAILED status with the reason; a request
  * id whose export already has a status is skipped (idempotent). A transient database fault while
  * planning is retried ({@code db.retry.attempts}); the loop itself is {@link ExactlyOnceLoop}.

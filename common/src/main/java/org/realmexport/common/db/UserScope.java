@@ -162,16 +162,24 @@ public final class UserScope {
     }
 
     /**
-     * Predicate on zerver_message alias {@code m}: the messages of the export (no id bounds). The
-     * usermessage condition comes first: PostgreSQL reads the user's usermessages by index rather
-     * than every message of the range.
+     * Predicate on zerver_message alias {@code m}: the messages of the export (no id bounds): a
+     * usermessage of the user and {@link #candidatePredicate}.
      */
     public String messagePredicate(String m) {
-        String realm = catalog.hasColumn("zerver_message", "realm_id") ? m + ".realm_id = " + realmId + " AND " : "";
         return "(" + m + ".id IN (SELECT um.message_id FROM zerver_usermessage um WHERE um.user_profile_id = " + userId
-                + ") AND ((" + realm + "(" + m + ".sender_id = " + userId + " OR " + m + ".recipient_id IN ("
+                + ") AND " + candidatePredicate(m) + ")";
+    }
+
+    /**
+     * Predicate on zerver_message alias {@code m}: sent by the user in the realm, or to one of the
+     * user's direct-message recipients in the realm, or reacted to by the user (Zulip's
+     * messages_from_me, messages_to_me and reaction_message_ids); the usermessage condition aside.
+     */
+    public String candidatePredicate(String m) {
+        String realm = catalog.hasColumn("zerver_message", "realm_id") ? m + ".realm_id = " + realmId + " AND " : "";
+        return "((" + realm + "(" + m + ".sender_id = " + userId + " OR " + m + ".recipient_id IN ("
                 + directRecipientIds() + "))) OR " + m + ".id IN (SELECT re.message_id FROM zerver_reaction re"
-                + " WHERE re.user_profile_id = " + userId + ")))";
+                + " WHERE re.user_profile_id = " + userId + "))";
     }
 
     /**
@@ -181,13 +189,18 @@ public final class UserScope {
     public String messageIdPage(int limit) {
         return "SELECT m.id FROM zerver_usermessage u JOIN zerver_message m ON m.id = u.message_id WHERE"
                 + " u.user_profile_id = " + userId + " AND u.message_id > ? AND u.message_id <= ? AND "
-                + messagePredicate("m") + " ORDER BY u.message_id LIMIT " + limit;
+                + candidatePredicate("m") + " ORDER BY u.message_id LIMIT " + limit;
     }
 
-    /** Predicate for one planned shard: alias {@code m}; parameters firstId, lastId, watermark. */
+    /**
+     * Predicate for one planned shard: alias {@code m}; parameters firstId, lastId, watermark. The
+     * user's usermessages of the range are read first, as an id array, so that PostgreSQL looks the
+     * messages up by primary key (as an IN sub-select it scanned every message of the realm: 0.4 s
+     * against 0.15 s a shard at 300k messages).
+     */
     public String shardPredicate(String m) {
-        return m + ".id IN (SELECT um.message_id FROM zerver_usermessage um WHERE um.user_profile_id = " + userId
-                + " AND um.message_id BETWEEN ? AND ? AND um.message_id <= ?) AND " + messagePredicate(m);
+        return m + ".id = ANY(ARRAY(SELECT um.message_id FROM zerver_usermessage um WHERE um.user_profile_id = "
+                + userId + " AND um.message_id BETWEEN ? AND ? AND um.message_id <= ?)) AND " + candidatePredicate(m);
     }
 
     /** The user's usermessage flags of message {@code m} (a bigint; Zulip's flags_mask). */

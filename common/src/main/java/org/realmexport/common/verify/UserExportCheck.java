@@ -40,6 +40,7 @@ final class UserExportCheck {
     private final SortedMap<String, Long> files;
     private final Problems problems;
     private Long userId;
+    private Long realmId;
     /** The user's direct-message recipients (personal, groups) and every recipient type user.json tells. */
     private final Set<Long> ownDirectRecipients = new HashSet<>();
     private final Map<Long, Long> recipientTypes = new java.util.HashMap<>();
@@ -82,12 +83,16 @@ final class UserExportCheck {
             }
         }
         return new ExportVerifier.Report(dir.getFileName() == null ? dir.toString() : dir.getFileName().toString(),
-                problems.lines(), null, users, streams, messages, messageFiles, 0, 0, files.size(), bytes);
+                problems.lines(), realmId, users, streams, messages, messageFiles, 0, 0, files.size(), bytes);
     }
 
     private void readManifestUser() {
         try {
-            JsonNode user = Json.MAPPER.readTree(dir.resolve(ExportCheck.MANIFEST).toFile()).path(Manifest.USER);
+            JsonNode manifest = Json.MAPPER.readTree(dir.resolve(ExportCheck.MANIFEST).toFile());
+            if (manifest.path(Manifest.REALM).isIntegralNumber()) {
+                realmId = manifest.get(Manifest.REALM).asLong();
+            }
+            JsonNode user = manifest.path(Manifest.USER);
             if (user.isIntegralNumber()) {
                 userId = user.asLong();
             } else {
