@@ -122,9 +122,27 @@ final class CopiedFiles {
                 causes.add("attachments were added to exported messages while the export ran: request it again");
             }
         });
+        return writeRecords(out, CATEGORIES, missingFiles);
+    }
+
+    /**
+     * As {@link #write}, for a single-user export: every file its batches copied is kept (they
+     * copied only the user's own), and there are no realm icons.
+     */
+    Map<String, Long> writeUserFiles(ExportOutput out, MissingFiles missingFiles)
+            throws IOException, SQLException, ExportAnomaly, InterruptedException {
+        if (!copied.get("realm_icons").isEmpty()) {
+            throw new ExportAnomaly("a single-user export copied realm icons");
+        }
+        return writeRecords(out, List.of("avatars", "uploads", "emoji"), missingFiles);
+    }
+
+    /** Lists the files of {@code categories}, writes their records.json, and adds their missing files to {@code missingFiles}. */
+    private Map<String, Long> writeRecords(ExportOutput out, List<String> categories, MissingFiles missingFiles)
+            throws IOException, SQLException, ExportAnomaly, InterruptedException {
         causes.forEach(missingFiles::cause);
         Map<String, Long> counts = new LinkedHashMap<>();
-        for (String category : CATEGORIES) {
+        for (String category : categories) {
             missing.get(category).forEach(missingFiles::add);
             SortedMap<String, FileCopyReport.Copied> files = copied.get(category);
             for (FileCopyReport.Copied f : files.values()) {

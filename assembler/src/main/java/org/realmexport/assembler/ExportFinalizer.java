@@ -117,7 +117,7 @@ final class ExportFinalizer {
         long realmId = status.realmId();
         try (ExportStore store = stores.open(exportDirectory(status))) {
             if (UserScope.isUserExport(status.type())) {
-                return new UserExportFinalizer(gzipLevel, hooks).finalizeExport(status, results, store);
+                return new UserExportFinalizer(gzipLevel, allowMissingFiles, hooks).finalizeExport(status, results, store);
             }
             return finalizeExport(status, results, realmId, store);
         }

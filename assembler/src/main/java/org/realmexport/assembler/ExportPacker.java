@@ -68,14 +68,16 @@ final class ExportPacker {
     /** manifest.json: {@code {"files": {path: {"sha256", "size"}}}} for every other file, sorted. */
     static void writeManifest(ExportOutput out, ExportType type, List<Long> consentingUsers)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
-        writeManifest(out, type.cliName(), null, consentingUsers);
+        writeManifest(out, type.cliName(), null, consentingUsers, null);
     }
 
     /**
      * manifest.json of an export of {@code type} ({@link ExportType#cliName()}, or
-     * {@link org.realmexport.common.db.UserScope#TYPE} with the realm and user of a single-user export).
+     * {@link org.realmexport.common.db.UserScope#TYPE} with the realm and user of a single-user export,
+     * and the files it was allowed to go without, if any).
      */
-    static void writeManifest(ExportOutput out, String type, long[] realmAndUser, List<Long> consentingUsers)
+    static void writeManifest(ExportOutput out, String type, long[] realmAndUser, List<Long> consentingUsers,
+                              MissingFiles missing)
             throws IOException, SQLException, ExportAnomaly, InterruptedException {
         SortedMap<String, ExportOutput.Listed> files = new TreeMap<>(out.files());
         out.writeJson(MANIFEST, g -> {
@@ -84,6 +86,9 @@ final class ExportPacker {
             if (realmAndUser != null) {
                 g.writeNumberField(Manifest.REALM, realmAndUser[0]);
                 g.writeNumberField(Manifest.USER, realmAndUser[1]);
+            }
+            if (missing != null && !missing.isEmpty()) {
+                missing.writeStats(g); // a single-user export has no stats.json
             }
             if (consentingUsers != null) {
                 g.writeArrayFieldStart(Manifest.CONSENTING_USERS);

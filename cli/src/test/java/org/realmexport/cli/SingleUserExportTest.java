@@ -42,7 +42,9 @@ class SingleUserExportTest {
     private static Path work;
     private static PipelineDeployment deployment;
     private static long realm;
-    /** The user with the most direct-message groups: DMs, groups, streams and reactions to export. */
+    /**
+     * The user in the most direct-message groups: DMs, groups, streams and reactions to export.
+     */
     private static long user;
 
     @BeforeAll
@@ -172,6 +174,53 @@ class SingleUserExportTest {
     }
 
     @Test
+    void carriesTheUsersOwnUploadsAvatarAndEmojiOnly() throws Exception {
+        // a user with an uploaded avatar, custom emoji they added if any, and the most attachments
+        long owner = ids("SELECT u.id FROM zerver_userprofile u WHERE u.realm_id = " + realm + " AND NOT u.is_bot"
+                + " AND u.avatar_source = 'U' AND EXISTS (SELECT 1 FROM zerver_attachment a WHERE a.owner_id = u.id)"
+                + " ORDER BY EXISTS (SELECT 1 FROM zerver_realmemoji e WHERE e.author_id = u.id) DESC,"
+                + " (SELECT count(*) FROM zerver_attachment a WHERE a.owner_id = u.id) DESC, u.id LIMIT 1").get(0);
+
+        // and the author of one custom emoji (restored after)
+        long emojiId = ids("SELECT id FROM zerver_realmemoji WHERE realm_id = " + realm + " AND file_name IS NOT NULL"
+                + " ORDER BY id LIMIT 1").get(0);
+        String author = strings("SELECT coalesce(author_id::text, 'NULL') FROM zerver_realmemoji WHERE id = " + emojiId).get(0);
+        ExportStatus end;
+        try {
+            update("UPDATE zerver_realmemoji SET author_id = " + owner + " WHERE id = " + emojiId);
+            end = deployment.exportUser(String.valueOf(realm), String.valueOf(owner));
+        } finally {
+            update("UPDATE zerver_realmemoji SET author_id = " + author + " WHERE id = " + emojiId);
+        }
+        assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+        assertThat(new ExportVerifier(work.resolve("verify-files")).verify(Path.of(end.tarball())).problems()).isEmpty();
+        Path dir = deployment.exportDir(end);
+
+        // the user's own files: their uploads, their avatar, the emoji they added; no realm icons
+        JsonNode uploads = Json.MAPPER.readTree(dir.resolve("uploads/records.json").toFile());
+        List<String> uploadPaths = new ArrayList<>();
+        uploads.forEach(r -> uploadPaths.add(r.get("path").asText()));
+        assertThat(uploadPaths).isNotEmpty().containsExactlyInAnyOrderElementsOf(strings(
+                "SELECT path_id FROM zerver_attachment WHERE owner_id = " + owner));
+        for (String path : uploadPaths) {
+            assertThat(dir.resolve("uploads").resolve(path)).isRegularFile();
+        }
+        JsonNode avatars = Json.MAPPER.readTree(dir.resolve("avatars/records.json").toFile());
+        boolean uploadedAvatar = strings("SELECT avatar_source FROM zerver_userprofile WHERE id = " + owner).get(0).equals("U");
+        assertThat(uploadedAvatar).isTrue();
+        assertThat(avatars).isNotEmpty();
+        avatars.forEach(r -> assertThat(r.get("user_profile_id").asLong()).isEqualTo(owner));
+        JsonNode emoji = Json.MAPPER.readTree(dir.resolve("emoji/records.json").toFile());
+        List<String> emojiFiles = new ArrayList<>();
+        emoji.forEach(r -> emojiFiles.add(r.get("file_name").asText()));
+        assertThat(emojiFiles).isNotEmpty();
+        assertThat(new java.util.TreeSet<>(emojiFiles)).containsExactlyElementsOf(strings("SELECT DISTINCT file_name"
+                + " FROM zerver_realmemoji WHERE (author_id = " + owner + " OR id = " + emojiId + ")"
+                + " AND file_name IS NOT NULL ORDER BY 1"));
+        assertThat(Files.exists(dir.resolve("realm_icons"))).isFalse();
+    }
+
+    @Test
     void anUnknownUserEndsFailedSayingSo() {
         ExportStatus end = deployment.exportUser(String.valueOf(realm), "nobody-here@example.invalid");
 
@@ -232,6 +281,12 @@ class SingleUserExportTest {
             ids.add(Long.parseLong(s));
         }
         return ids;
+    }
+
+    private static void update(String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection(stack.jdbcUrl()); Statement st = c.createStatement()) {
+            st.executeUpdate(sql);
+        }
     }
 
     private static List<String> strings(String sql) throws Exception {

@@ -149,6 +149,18 @@ final class ExportPlanner {
         }
     }
 
+    /** The batches copying the files of the single-user export of {@code userId} ({@link FileCopyPlanner#planUser}). */
+    List<FileCopyPlanner.Batch> userFileCopies(long realmId, long userId) throws SQLException {
+        SchemaCatalog catalog = database.catalog();
+        try (Connection c = database.connection()) {
+            try {
+                return FileCopyPlanner.planUser(c, catalog, UserScope.of(catalog, realmId, userId));
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
     /** Plans the single-user export of {@code userId}: its messages ({@link UserScope}), 1000 a file as for a realm. */
     Plan planUser(long realmId, long userId) throws SQLException {
         SchemaCatalog catalog = database.catalog();

@@ -289,9 +289,10 @@ public final class ExportProducer implements AutoCloseable {
     }
 
     /**
-     * Plans a single-user export (Zulip's export_single_user): the USER task (user.json) and one
-     * USER_MESSAGES task per 1000 of the user's messages ({@link UserScope}); FAILED when the realm
-     * or the user is unknown.
+     * Plans a single-user export (Zulip's export_single_user): the USER task (user.json), one
+     * USER_MESSAGES task per 1000 of the user's messages ({@link UserScope}) and the batches
+     * copying the user's files ({@link FileCopyPlanner#planUser}); FAILED when the realm or the
+     * user is unknown.
      */
     private ExportStatus planUser(ExportRequest request, String exportId, List<ProducerRecord<String, byte[]>> out)
             throws Exception {
@@ -316,7 +317,8 @@ public final class ExportProducer implements AutoCloseable {
                     "unusable output '" + request.output() + "': " + e.getMessage()).withUser(userId);
         }
         ExportPlanner.Plan plan = planner.planUser(realmId, userId);
-        int tasksPlanned = plan.shards() + 1;
+        List<FileCopyPlanner.Batch> copies = planner.userFileCopies(realmId, userId);
+        int tasksPlanned = plan.shards() + 1 + copies.size();
         ExportTask main = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.USER, realmId, UserScope.TYPE,
                 output, plan.watermark(), 0, 0, 0, 0, tasksPlanned, userId);
         out.add(new ProducerRecord<>(topics.configTasks(), main.key(), Json.toBytes(main)));
@@ -325,6 +327,11 @@ public final class ExportProducer implements AutoCloseable {
                     UserScope.TYPE, output, plan.watermark(), k + 1, plan.firstIds()[k], plan.lastIds()[k],
                     plan.counts()[k], tasksPlanned, userId);
             out.add(new ProducerRecord<>(topics.shardTasks(), shard.key(), Json.toBytes(shard)));
+        }
+        for (FileCopyPlanner.Batch b : copies) {
+            ExportTask copy = new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId, UserScope.TYPE, output,
+                    plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(), tasksPlanned, userId);
+            out.add(new ProducerRecord<>(topics.shardTasks(), copy.key(), Json.toBytes(copy)));
         }
         return status(request, exportId, realmId, UserScope.TYPE, ExportState.PLANNED, tasksPlanned, plan.watermark(),
                 plan.messages(), output, null).withUser(userId);

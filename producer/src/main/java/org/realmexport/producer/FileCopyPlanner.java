@@ -1,6 +1,7 @@
 package org.realmexport.producer;
 
 import org.realmexport.common.db.SchemaCatalog;
+import org.realmexport.common.db.UserScope;
 import org.realmexport.common.event.ExportTask;
 
 import java.sql.Connection;
@@ -41,25 +42,41 @@ public final class FileCopyPlanner {
 
     /** The batches of a realm's files, in kind order (uploads, avatars, emoji, realm icons), each numbered from 1. */
     public static List<Batch> plan(Connection c, SchemaCatalog catalog, long realmId) throws SQLException {
+        List<Batch> batches = plan(c, catalog, realmId, "true", "true", "true");
+        batches.addAll(new Cutter(ExportTask.Kind.REALM_ICONS, FILES, Long.MAX_VALUE).finish());
+        return batches;
+    }
+
+    /**
+     * The batches of a single-user export's files: the user's own attachments, avatar and custom
+     * emoji ({@link UserScope}), in kind order; no realm icons (Zulip's single-user export has none).
+     */
+    public static List<Batch> planUser(Connection c, SchemaCatalog catalog, UserScope scope) throws SQLException {
+        return plan(c, catalog, scope.realmId(), scope.attachmentPredicate("zerver_attachment"),
+                scope.avatarUserPredicate("zerver_userprofile"), scope.emojiPredicate("zerver_realmemoji"));
+    }
+
+    /** Uploads, avatars and emoji batches of the realm's rows that the three predicates keep. */
+    private static List<Batch> plan(Connection c, SchemaCatalog catalog, long realmId, String attachments,
+                                    String users, String emojis) throws SQLException {
         List<Batch> batches = new ArrayList<>();
         Cutter uploads = new Cutter(ExportTask.Kind.UPLOADS, FILES, BYTES);
         String size = catalog.hasColumn("zerver_attachment", "size") ? "COALESCE(size, 0)" : "0";
-        scan(c, "SELECT id, " + size + " FROM zerver_attachment WHERE realm_id = ? ORDER BY id", realmId, uploads);
+        scan(c, "SELECT id, " + size + " FROM zerver_attachment WHERE realm_id = ? AND " + attachments + " ORDER BY id",
+                realmId, uploads);
         batches.addAll(uploads.finish());
 
         Cutter avatars = new Cutter(ExportTask.Kind.AVATARS, PAIRS, Long.MAX_VALUE);
-        scan(c, "SELECT id, 0 FROM zerver_userprofile WHERE realm_id = ? AND avatar_source <> 'G' ORDER BY id",
-                realmId, avatars);
+        scan(c, "SELECT id, 0 FROM zerver_userprofile WHERE realm_id = ? AND avatar_source <> 'G' AND " + users
+                + " ORDER BY id", realmId, avatars);
         batches.addAll(avatars.finish());
 
         Cutter emoji = new Cutter(ExportTask.Kind.EMOJI, PAIRS, Long.MAX_VALUE);
         if (catalog.hasTable("zerver_realmemoji")) {
-            scan(c, "SELECT id, 0 FROM zerver_realmemoji WHERE realm_id = ? AND file_name IS NOT NULL ORDER BY id",
-                    realmId, emoji);
+            scan(c, "SELECT id, 0 FROM zerver_realmemoji WHERE realm_id = ? AND file_name IS NOT NULL AND " + emojis
+                    + " ORDER BY id", realmId, emoji);
         }
         batches.addAll(emoji.finish());
-
-        batches.addAll(new Cutter(ExportTask.Kind.REALM_ICONS, FILES, Long.MAX_VALUE).finish());
         return batches;
     }
 

@@ -5,6 +5,7 @@ import org.realmexport.common.Json;
 import org.realmexport.common.archive.PackedFile;
 import org.realmexport.common.archive.TarGzPart;
 import org.realmexport.common.db.RealmScope;
+import org.realmexport.common.db.UserScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
 import org.realmexport.common.event.ExportTask;
@@ -110,12 +111,57 @@ public final class FileCopyWriter {
                          BooleanSupplier cancelled) throws IOException, SQLException, TaskAnomaly {
         Batch batch = new Batch(connection, task, store, cancelled);
         switch (task.kind()) {
-            case UPLOADS -> batch.uploads(scope);
-            case AVATARS -> batch.avatars();
-            case EMOJI -> batch.emoji();
+            case UPLOADS -> batch.uploads(usedByExportedMessages(scope, task.watermark()));
+            case AVATARS -> batch.avatars("true");
+            case EMOJI -> batch.emoji("true");
             case REALM_ICONS -> batch.realmIcons();
             default -> throw new IllegalArgumentException(task.kind() + " copies no files");
         }
+        return report(batch, task, store);
+    }
+
+    /**
+     * Copies a batch of a single-user export: the user's own attachments, avatar and custom emoji
+     * ({@link UserScope}); a single-user export has no realm icons.
+     */
+    public Outcome write(Connection connection, UserScope scope, ExportTask task, ExportStore store,
+                         BooleanSupplier cancelled) throws IOException, SQLException, TaskAnomaly {
+        Batch batch = new Batch(connection, task, store, cancelled);
+        switch (task.kind()) {
+            case UPLOADS -> batch.uploads(scope.attachmentPredicate("a"));
+            case AVATARS -> batch.avatars(scope.avatarUserPredicate("zerver_userprofile"));
+            case EMOJI -> batch.emoji(scope.emojiPredicate("zerver_realmemoji"));
+            default -> throw new IllegalArgumentException(task.kind() + " copies no files of a single-user export");
+        }
+        return report(batch, task, store);
+    }
+
+    /**
+     * SQL over zerver_attachment alias {@code a}: used by an exportable message (up to the
+     * watermark) or an exported scheduled message; null when the database links attachments to neither.
+     */
+    private String usedByExportedMessages(RealmScope scope, long watermark) {
+        SchemaCatalog.Table messageLink = catalog.table("zerver_attachment_messages").orElse(null);
+        SchemaCatalog.Table scheduledLink = catalog.table("zerver_attachment_scheduled_messages").orElse(null);
+        List<String> uses = new ArrayList<>();
+        if (messageLink != null) {
+            uses.add("EXISTS (SELECT 1 FROM zerver_attachment_messages l JOIN zerver_message m ON m.id = l."
+                    + ZulipRowWriter.quote(MessageShardWriter.columnReferencing(messageLink, "zerver_message"))
+                    + " WHERE l." + ZulipRowWriter.quote(MessageShardWriter.columnReferencing(messageLink,
+                    "zerver_attachment")) + " = a.id AND m.id <= " + watermark + " AND "
+                    + scope.messagePredicate("m") + ")");
+        }
+        if (scheduledLink != null && catalog.hasTable("zerver_scheduledmessage")) {
+            uses.add("EXISTS (SELECT 1 FROM zerver_attachment_scheduled_messages l JOIN zerver_scheduledmessage s"
+                    + " ON s.id = l." + ZulipRowWriter.quote(MessageShardWriter.columnReferencing(scheduledLink,
+                    "zerver_scheduledmessage")) + " WHERE l." + ZulipRowWriter.quote(
+                    MessageShardWriter.columnReferencing(scheduledLink, "zerver_attachment")) + " = a.id AND "
+                    + scope.scheduledMessagePredicate("s") + ")");
+        }
+        return uses.isEmpty() ? null : "(" + String.join(" OR ", uses) + ")";
+    }
+
+    private Outcome report(Batch batch, ExportTask task, ExportStore store) throws IOException {
         // the result promises the files: durable before the report, in one sync rather than one a file
         store.sync(batch.published);
         FileCopyReport report = new FileCopyReport(Versioned.CURRENT, batch.copied, batch.missing,
@@ -210,114 +256,59 @@ public final class FileCopyWriter {
         }
 
         /**
-         * The attachments of the batch's id range that an exportable message (up to the watermark)
-         * or an exported scheduled message uses, in id order, each looked up by its own key (one
-         * stored outside the realm's prefix is not found, as in Zulip's listing of that prefix).
+         * The attachments of the batch's id range that the export carries ({@code exported}, over
+         * alias {@code a}; null: none), each looked up by its own key: Zulip lists the realm's
+         * prefix, so one stored under another realm's is not found.
          */
-        void uploads(RealmScope scope) throws IOException, SQLException, TaskAnomaly {
-            List<Object[]> attachments = new ArrayList<>(); // id, path_id, owner_id
-            try (PreparedStatement ps = ZulipRowWriter.prepare(connection, "SELECT id, path_id, owner_id"
-                            + " FROM zerver_attachment WHERE realm_id = ? AND id BETWEEN ? AND ? ORDER BY id",
+        void uploads(String exported) throws IOException, SQLException, TaskAnomaly {
+            if (exported == null) {
+                return;
+            }
+            String sql = "SELECT a.id, a.path_id, a.owner_id FROM zerver_attachment a WHERE a.realm_id = ?"
+                    + " AND a.id BETWEEN ? AND ? AND " + exported + " ORDER BY a.id";
+            try (PreparedStatement ps = ZulipRowWriter.prepare(connection, sql,
                     List.of(realmId, task.firstId(), task.lastId()));
                  ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    attachments.add(new Object[] {rs.getLong(1), rs.getString(2), rs.getLong(3)});
+                    checkCancelled();
+                    long id = rs.getLong(1);
+                    String pathId = safe(rs.getString(2), "path_id of attachment " + id);
+                    long ownerId = rs.getLong(3);
+                    noSource();
+                    UploadObject object = pathId.startsWith(realmId + "/")
+                            ? list(Area.UPLOADS, pathId).get(pathId) : null;
+                    if (object == null) {
+                        missing.add(new FileCopyReport.Missing("uploads", "files/" + pathId, "attachment_id", id,
+                                "attachment " + id));
+                        continue;
+                    }
+                    if (source.isS3()) {
+                        copyFromS3(Area.UPLOADS, object, "uploads/" + pathId, false, id);
+                        continue;
+                    }
+                    Map<String, Object> record = new LinkedHashMap<>();
+                    record.put("realm_id", realmId);
+                    record.put("user_profile_id", ownerId);
+                    record.put("user_profile_email", email(ownerId));
+                    record.put("s3_path", pathId);
+                    record.put("path", pathId);
+                    record.put("size", object.size());
+                    record.put("last_modified", localTime(object));
+                    record.put("content_type", null);
+                    copy(Area.UPLOADS, object, "uploads/" + pathId, id, record);
                 }
-            }
-            Set<Long> used = used(scope, attachments.stream().map(a -> (Long) a[0]).toList());
-            for (Object[] attachment : attachments) {
-                long id = (Long) attachment[0];
-                if (!used.contains(id)) {
-                    continue;
-                }
-                checkCancelled();
-                String pathId = safe((String) attachment[1], "path_id of attachment " + id);
-                long ownerId = (Long) attachment[2];
-                noSource();
-                UploadObject object = pathId.startsWith(realmId + "/")
-                        ? list(Area.UPLOADS, pathId).get(pathId) : null;
-                if (object == null) {
-                    missing.add(new FileCopyReport.Missing("uploads", "files/" + pathId, "attachment_id", id,
-                            "attachment " + id));
-                    continue;
-                }
-                if (source.isS3()) {
-                    copyFromS3(Area.UPLOADS, object, "uploads/" + pathId, false, id);
-                    continue;
-                }
-                Map<String, Object> record = new LinkedHashMap<>();
-                record.put("realm_id", realmId);
-                record.put("user_profile_id", ownerId);
-                record.put("user_profile_email", email(ownerId));
-                record.put("s3_path", pathId);
-                record.put("path", pathId);
-                record.put("size", object.size());
-                record.put("last_modified", localTime(object));
-                record.put("content_type", null);
-                copy(Area.UPLOADS, object, "uploads/" + pathId, id, record);
             }
         }
 
-        /**
-         * Which of {@code attachments} an exportable message (up to the watermark) or an exported
-         * scheduled message uses now: index lookups from the attachments' side (a join testing the
-         * scope on every message scanned zerver_message for every batch).
-         */
-        private Set<Long> used(RealmScope scope, List<Long> attachments) throws SQLException {
-            Set<Long> used = new java.util.HashSet<>();
-            if (attachments.isEmpty()) {
-                return used;
-            }
-            SchemaCatalog.Table messageLink = catalog.table("zerver_attachment_messages").orElse(null);
-            if (messageLink != null) {
-                String att = ZulipRowWriter.quote(MessageShardWriter.columnReferencing(messageLink, "zerver_attachment"));
-                String msg = ZulipRowWriter.quote(MessageShardWriter.columnReferencing(messageLink, "zerver_message"));
-                Map<Long, List<Long>> byMessage = new HashMap<>();
-                try (PreparedStatement ps = ZulipRowWriter.prepare(connection, "SELECT " + att + ", " + msg
-                                + " FROM zerver_attachment_messages WHERE " + att + " = ANY(?) AND " + msg + " <= ?",
-                        List.of(attachments, task.watermark()));
-                     ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        byMessage.computeIfAbsent(rs.getLong(2), k -> new ArrayList<>()).add(rs.getLong(1));
-                    }
-                }
-                if (!byMessage.isEmpty()) {
-                    try (PreparedStatement ps = ZulipRowWriter.prepare(connection, "SELECT m.id FROM zerver_message m"
-                                    + " WHERE m.id = ANY(?) AND " + scope.messagePredicate("m"),
-                            List.of(new ArrayList<>(byMessage.keySet())));
-                         ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            used.addAll(byMessage.get(rs.getLong(1)));
-                        }
-                    }
-                }
-            }
-            SchemaCatalog.Table scheduledLink = catalog.table("zerver_attachment_scheduled_messages").orElse(null);
-            if (scheduledLink != null && catalog.hasTable("zerver_scheduledmessage")) {
-                String att = ZulipRowWriter.quote(MessageShardWriter.columnReferencing(scheduledLink, "zerver_attachment"));
-                String sm = ZulipRowWriter.quote(MessageShardWriter.columnReferencing(scheduledLink,
-                        "zerver_scheduledmessage"));
-                try (PreparedStatement ps = ZulipRowWriter.prepare(connection, "SELECT l." + att
-                                + " FROM zerver_attachment_scheduled_messages l JOIN zerver_scheduledmessage s ON s.id = l."
-                                + sm + " WHERE l." + att + " = ANY(?) AND " + scope.scheduledMessagePredicate("s"),
-                        List.of(attachments));
-                     ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        used.add(rs.getLong(1));
-                    }
-                }
-            }
-            return used;
-        }
-
-        void avatars() throws IOException, SQLException, TaskAnomaly {
+        /** @param exported which users of the batch's range (SQL over zerver_userprofile) */
+        void avatars(String exported) throws IOException, SQLException, TaskAnomaly {
             String prefix = realmId + "/";
             // the realm's avatar files: keys directly under <realm>/ (emoji/ and realm/ are deeper)
             SortedMap<String, UploadObject> listing = null;
             SchemaCatalog.Table users = catalog.require("zerver_userprofile");
             String version = users.hasColumn("avatar_version") ? "avatar_version" : "1";
             String sql = "SELECT id, email, avatar_source, " + version + " FROM zerver_userprofile"
-                    + " WHERE realm_id = ? AND id BETWEEN ? AND ? ORDER BY id";
+                    + " WHERE realm_id = ? AND id BETWEEN ? AND ? AND " + exported + " ORDER BY id";
             try (PreparedStatement ps = ZulipRowWriter.prepare(connection, sql,
                     List.of(realmId, task.firstId(), task.lastId()));
                  ResultSet rs = ps.executeQuery()) {
@@ -382,7 +373,8 @@ public final class FileCopyWriter {
             }
         }
 
-        void emoji() throws IOException, SQLException, TaskAnomaly {
+        /** @param exported which emoji of the batch's range (SQL over zerver_realmemoji) */
+        void emoji(String exported) throws IOException, SQLException, TaskAnomaly {
             if (!catalog.hasTable("zerver_realmemoji")) {
                 return;
             }
@@ -391,7 +383,7 @@ public final class FileCopyWriter {
             String sql = "SELECT id, name, file_name, "
                     + (t.hasColumn("author_id") ? "author_id" : "NULL") + ", "
                     + (t.hasColumn("deactivated") ? "deactivated" : "false")
-                    + " FROM zerver_realmemoji WHERE realm_id = ? AND id BETWEEN ? AND ? ORDER BY id";
+                    + " FROM zerver_realmemoji WHERE realm_id = ? AND id BETWEEN ? AND ? AND " + exported + " ORDER BY id";
             try (PreparedStatement ps = ZulipRowWriter.prepare(connection, sql,
                     List.of(realmId, task.firstId(), task.lastId()));
                  ResultSet rs = ps.executeQuery()) {

@@ -332,8 +332,9 @@ public final class ShardWorker implements AutoCloseable {
                             workerId);
                 }
                 if (task.kind().isFileCopy()) {
-                    FileCopyWriter.Outcome o = copyWriter.write(connection, shardScope(connection, task), task,
-                            exportDir, this::stopping);
+                    FileCopyWriter.Outcome o = task.userId() != null
+                            ? copyWriter.write(connection, userScope(task), task, exportDir, this::stopping)
+                            : copyWriter.write(connection, shardScope(connection, task), task, exportDir, this::stopping);
                     return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                             o.files(), Map.of(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId);
                 }

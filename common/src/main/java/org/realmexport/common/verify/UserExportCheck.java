@@ -211,7 +211,8 @@ final class UserExportCheck {
     private void checkRecords(String category) {
         String records = category + "/records.json";
         if (!files.containsKey(records)) {
-            return; // this build's single-user exports do not carry the user's files yet
+            problems.add(records, "missing (Zulip's single-user export writes the records of its " + category + ")");
+            return;
         }
         try {
             JsonTables.readList(dir.resolve(records), row -> {
@@ -221,11 +222,12 @@ final class UserExportCheck {
                 } else if (!files.containsKey(category + "/" + path)) {
                     problems.add(records, "file", "lists " + path + ", which is not in " + category + "/");
                 }
-                if (category.equals("avatars") || category.equals("uploads")) {
-                    long owner = longValue(row, "user_profile_id").orElse(-1L);
-                    if (category.equals("avatars") && userId != null && owner != userId) {
-                        problems.add(records, "owner", "holds the avatar of user " + owner + ", not of the exported user");
-                    }
+                // the user's own files only: their avatar, their uploads, the emoji they added
+                String ownerKey = category.equals("emoji") ? "author" : "user_profile_id";
+                Long owner = longValue(row, ownerKey).orElse(null);
+                if (userId != null && owner != null && owner.longValue() != userId) {
+                    problems.add(records, "owner", "holds a file of user " + owner + " (" + path
+                            + "), not of the exported user");
                 }
             }, () -> problems.add(records, "holds an element that is not an object"));
         } catch (IOException | RuntimeException e) {

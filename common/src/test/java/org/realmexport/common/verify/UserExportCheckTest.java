@@ -54,18 +54,35 @@ class UserExportCheckTest {
                 .put("recipient_name", "x"));
     }
 
+    private final ArrayNode uploads = JSON.createArrayNode().add(upload("2/ab/cdef/notes.txt", USER));
+
+    private static ObjectNode upload(String path, long owner) {
+        return JSON.createObjectNode().put("realm_id", 2).put("user_profile_id", owner).put("s3_path", path)
+                .put("path", path).put("size", 5);
+    }
+
     private Path write(Map<String, ObjectNode> extraFiles) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("zulip-export-0123456789abcdef0123"));
         Map<String, Object> files = new TreeMap<>();
         files.put("user.json", user);
         files.put("messages-000001.json", JSON.createObjectNode().set("zerver_message", messages));
+        files.put("uploads/records.json", uploads);
+        files.put("avatars/records.json", JSON.createArrayNode());
+        files.put("emoji/records.json", JSON.createArrayNode());
+        for (com.fasterxml.jackson.databind.JsonNode u : uploads) {
+            files.put("uploads/" + u.get("path").asText(), "hello");
+        }
         files.putAll(extraFiles);
         ObjectNode manifest = JSON.createObjectNode().put("export_type", "user").put("realm_id", 2).put("user_id", USER);
         ObjectNode listed = manifest.putObject("files");
         for (Map.Entry<String, Object> f : files.entrySet()) {
             Path p = dir.resolve(f.getKey());
             Files.createDirectories(p.getParent());
-            JSON.writeValue(p.toFile(), f.getValue());
+            if (f.getValue() instanceof String text) {
+                Files.writeString(p, text);
+            } else {
+                JSON.writeValue(p.toFile(), f.getValue());
+            }
             listed.putObject(f.getKey()).put("sha256", ExportCheck.sha256(p)).put("size", Files.size(p));
         }
         JSON.writeValue(dir.resolve("manifest.json").toFile(), manifest);
@@ -91,6 +108,17 @@ class UserExportCheckTest {
 
         assertThat(problems(write(Map.of()))).containsExactly("messages-000001.json: message 5 is a direct message"
                 + " between other users (sender 11, recipient 200): a single-user export holds only the user's own");
+    }
+
+    @Test
+    void anotherUsersUploadOrAMissingRecordsFileIsReported() throws IOException {
+        uploads.add(upload("2/cd/efgh/theirs.txt", 11));
+        Path dir = write(Map.of());
+        Files.delete(dir.resolve("emoji/records.json"));
+
+        assertThat(problems(dir))
+                .contains("uploads/records.json: holds a file of user 11 (2/cd/efgh/theirs.txt), not of the exported user")
+                .contains("emoji/records.json: missing (Zulip's single-user export writes the records of its emoji)");
     }
 
     @Test
