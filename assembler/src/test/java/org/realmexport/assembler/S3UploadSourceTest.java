@@ -13,6 +13,7 @@ import org.realmexport.common.storage.ExportStores;
 import org.realmexport.common.storage.upload.UploadSource;
 import org.realmexport.common.ExportType;
 import org.realmexport.common.db.RealmScope;
+import org.realmexport.common.db.UserScope;
 import org.realmexport.common.event.ExportTask;
 import org.realmexport.common.event.FileCopyReport;
 import org.realmexport.common.event.Versioned;
@@ -182,6 +183,72 @@ class S3UploadSourceTest {
         assertThat(first.get("content_type").asText()).isEqualTo(head.contentType());
         JsonNode emoji = Json.MAPPER.readTree(temp.resolve("s3").resolve("emoji/records.json").toFile());
         assertThat(emoji.get(0).get("file_name").asText()).doesNotEndWith(".original");
+    }
+
+    /** The file copy batches of a single-user export of {@code userId} from {@code source} into {@code dir}. */
+    private static void exportUserMedia(UploadSource source, Path dir, long userId) throws Exception {
+        long realmId = realms.primary().realmId();
+        try (ExportStores stores = new ExportStores(new ExportAssemblerConfig(config()));
+             ExportStore store = stores.open(ExportStores.location(dir.toString()));
+             Connection c = db.connection()) {
+            UserScope scope = UserScope.of(db.catalog(), realmId, userId);
+            FileCopyWriter writer = new FileCopyWriter(db.catalog(), source, realms.avatarSalt());
+            List<ResultSummary.CopyBatch> batches = new ArrayList<>();
+            for (FileCopyPlanner.Batch b : FileCopyPlanner.planUser(c, db.catalog(), scope)) {
+                ExportTask task = new ExportTask(Versioned.CURRENT, "s3-user-test", b.kind(), realmId, UserScope.TYPE,
+                        store.location(), Long.MAX_VALUE, b.number(), b.firstId(), b.lastId(), b.rows(), 0, userId);
+                FileCopyWriter.Outcome o = writer.write(c, scope, task, store, () -> false);
+                String report = FileCopyReport.path(task.taskId());
+                batches.add(new ResultSummary.CopyBatch(b.kind(), b.number(), task.taskId(), report,
+                        o.files().get(report)));
+            }
+            c.rollback();
+            ExportOutput out = new ExportOutput("s3-user-test", store, TarGzPart.DEFAULT_LEVEL);
+            MissingFiles missing = new MissingFiles();
+            CopiedFiles.read(out, batches).writeUserFiles(out, missing);
+            assertThat(missing.isEmpty()).as("nothing missing: %s", missing.isEmpty() ? "" : missing.summary()).isTrue();
+        }
+    }
+
+    @Test
+    void aSingleUserExportCopiesTheUsersOwnFilesFromS3(@TempDir Path temp) throws Exception {
+        long realmId = realms.primary().realmId();
+        long user;
+        List<String> owned = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement("SELECT u.id FROM"
+                + " zerver_userprofile u WHERE u.realm_id = ? AND u.avatar_source = 'U' AND EXISTS (SELECT 1 FROM"
+                + " zerver_attachment a WHERE a.owner_id = u.id) ORDER BY u.id LIMIT 1")) {
+            ps.setLong(1, realmId);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                user = rs.getLong(1);
+            }
+            try (PreparedStatement p2 = c.prepareStatement("SELECT path_id FROM zerver_attachment WHERE owner_id = ?")) {
+                p2.setLong(1, user);
+                try (ResultSet rs = p2.executeQuery()) {
+                    while (rs.next()) {
+                        owned.add(rs.getString(1));
+                    }
+                }
+            }
+        }
+        try (UploadSource source = UploadSources.open(new ExportAssemblerConfig(config()))) {
+            assertThat(source.isS3()).isTrue();
+            exportUserMedia(source, temp, user);
+        }
+
+        JsonNode uploads = Json.MAPPER.readTree(temp.resolve("uploads/records.json").toFile());
+        List<String> paths = new ArrayList<>();
+        uploads.forEach(r -> {
+            paths.add(r.get("s3_path").asText());
+            assertThat(r.get("user_profile_id").asLong()).isEqualTo(user);
+            assertThat(r.get("bucket").asText()).isEqualTo(UPLOADS);
+        });
+        assertThat(paths).containsExactlyInAnyOrderElementsOf(owned);
+        JsonNode avatars = Json.MAPPER.readTree(temp.resolve("avatars/records.json").toFile());
+        assertThat(avatars).isNotEmpty();
+        avatars.forEach(r -> assertThat(r.get("user_profile_id").asLong()).isEqualTo(user));
+        assertThat(temp.resolve("realm_icons")).doesNotExist();
     }
 
     @Test

@@ -221,6 +221,28 @@ class SingleUserExportTest {
     }
 
     @Test
+    void aUserWithoutMessagesGetsUserJsonAndNoMessageFile() throws Exception {
+        // the mirror dummy, its usermessages set aside for the test
+        long dummy = ids("SELECT id FROM zerver_userprofile WHERE realm_id = " + realm + " AND is_mirror_dummy"
+                + " ORDER BY id LIMIT 1").get(0);
+        ExportStatus end;
+        try {
+            update("CREATE TABLE set_aside AS SELECT * FROM zerver_usermessage WHERE user_profile_id = " + dummy);
+            update("DELETE FROM zerver_usermessage WHERE user_profile_id = " + dummy);
+            end = deployment.exportUser(String.valueOf(realm), String.valueOf(dummy));
+        } finally {
+            update("INSERT INTO zerver_usermessage SELECT * FROM set_aside");
+            update("DROP TABLE set_aside");
+        }
+
+        assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+        assertThat(end.messages()).isZero();
+        assertThat(messageFiles(deployment.exportDir(end))).isEmpty();
+        assertThat(deployment.exportDir(end).resolve("user.json")).isRegularFile();
+        assertThat(new ExportVerifier(work.resolve("verify-silent")).verify(Path.of(end.tarball())).problems()).isEmpty();
+    }
+
+    @Test
     void anUnknownUserEndsFailedSayingSo() {
         ExportStatus end = deployment.exportUser(String.valueOf(realm), "nobody-here@example.invalid");
 
