@@ -21,6 +21,8 @@ import org.realmexport.common.storage.upload.UploadSource.Area;
 import org.realmexport.common.storage.upload.UploadSource.UploadObject;
 import org.realmexport.common.storage.upload.UploadSources;
 import org.realmexport.common.config.RealmExportConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -72,6 +74,7 @@ import java.util.function.BooleanSupplier;
  * email gateway bot uploaded excepted), and a stored path with {@code ..}, fail the task naming it.
  */
 public final class FileCopyWriter {
+    private static final Logger LOG = LoggerFactory.getLogger(FileCopyWriter.class);
     /** How boto3 and orjson write an S3 object's last_modified in Zulip's records.json. */
     private static final DateTimeFormatter S3_TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss'+00:00'")
             .withZone(ZoneOffset.UTC);
@@ -159,6 +162,8 @@ public final class FileCopyWriter {
     }
 
     private Outcome report(Batch batch, ExportTask task, ExportStore store) throws IOException {
+        // the result promises the files: durable before the report, in one sync rather than one a file
+        store.sync(batch.published);
         FileCopyReport report = new FileCopyReport(Versioned.CURRENT, batch.copied, batch.missing,
                 List.copyOf(batch.causes));
         String path = FileCopyReport.path(task.taskId());
@@ -168,6 +173,9 @@ public final class FileCopyWriter {
             written = file.commit();
         }
         long bytes = batch.copied.stream().mapToLong(FileCopyReport.Copied::size).sum();
+        LOG.info("export {} {}: copied {} files ({} bytes) from {}{}", task.exportId(), task.taskId(),
+                batch.copied.size(), bytes, UploadSources.describe(source),
+                batch.missing.isEmpty() ? "" : "; " + batch.missing.size() + " referenced files not found");
         return new Outcome(Map.of(path, new TaskResult.FileInfo(written.size(), written.sha256())),
                 batch.copied.size(), bytes);
     }
@@ -221,6 +229,8 @@ public final class FileCopyWriter {
         final List<FileCopyReport.Copied> copied = new ArrayList<>();
         final List<FileCopyReport.Missing> missing = new ArrayList<>();
         final Set<String> causes = new LinkedHashSet<>();
+        /** The files and parts published, to be synced at the end. */
+        final List<String> published = new ArrayList<>();
         private Map<Long, String> emails;
         private Long emailGatewayBotId;
 
@@ -467,7 +477,7 @@ public final class FileCopyWriter {
             return names;
         }
 
-        /** Copies one file into the export with its part, in one pass (durably: the result promises it). */
+        /** Copies one file into the export with its part, in one pass (synced with the others at the end). */
         private void copy(Area area, UploadObject object, String relativePath, Long attachmentId,
                           Map<String, Object> record) throws IOException {
             try (UploadSource.Download download = source.open(area, object.key())) {
@@ -478,9 +488,13 @@ public final class FileCopyWriter {
         private void copy(UploadSource.Download download, String relativePath, Long attachmentId,
                           Map<String, Object> record) throws IOException {
             StoredFile.Written written;
-            try (PackedFile file = PackedFile.create(store, relativePath, TarGzPart.DEFAULT_LEVEL, true)) {
+            try (PackedFile file = PackedFile.create(store, relativePath, TarGzPart.DEFAULT_LEVEL, false)) {
                 download.in().transferTo(file.stream());
                 written = file.commit();
+            }
+            published.add(TarGzPart.partName(relativePath));
+            if (store.keepsPlainFiles()) {
+                published.add(relativePath);
             }
             copied.add(new FileCopyReport.Copied(relativePath, written.size(), written.sha256(), attachmentId,
                     json(record)));

@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.SortedMap;
@@ -41,6 +42,14 @@ public interface ExportStore extends Closeable {
      *                rewritten anyway when the step is redone
      */
     StoredFile create(String path, boolean durable) throws IOException;
+
+    /**
+     * Makes published files durable, as if each had been created {@code durable}: for a task
+     * that publishes many small files (a copy batch), one sync of them all after the last costs
+     * less than one per file while the machine writes other files too. A no-op where every
+     * published file is durable anyway (S3).
+     */
+    void sync(Collection<String> paths) throws IOException;
 
     /** Reads a published file; {@link java.nio.file.NoSuchFileException} when there is none. */
     InputStream open(String path) throws IOException;

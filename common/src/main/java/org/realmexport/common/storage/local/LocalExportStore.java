@@ -8,11 +8,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Collection;
 import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -50,6 +53,15 @@ public final class LocalExportStore implements ExportStore {
     @Override
     public StoredFile create(String path, boolean durable) throws IOException {
         return AtomicFile.create(resolve(path), durable);
+    }
+
+    @Override
+    public void sync(Collection<String> paths) throws IOException {
+        for (String path : paths) {
+            try (FileChannel channel = FileChannel.open(resolve(path), StandardOpenOption.READ)) {
+                channel.force(true);
+            }
+        }
     }
 
     @Override

@@ -18,6 +18,7 @@ import java.net.URI;
 import java.nio.file.NoSuchFileException;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -66,6 +67,11 @@ public final class S3ExportStore implements ExportStore {
     @Override
     public StoredFile create(String path, boolean durable) {
         return new S3OutputFile(s3, bucket, key(path), settings.partSize());
+    }
+
+    @Override
+    public void sync(Collection<String> paths) {
+        // an object is durable once its upload completes
     }
 
     @Override
