@@ -199,7 +199,7 @@ class StatusCommand implements Callable<Integer> {
                 String result = s.state() == ExportState.FAILED ? "error: " + s.error()
                         : s.tarball() != null ? s.tarball() : "-";
                 out.println(String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9d  %10d  %8s  %8s  %8s  %s",
-                        s.exportId(), realm(s), s.type(), state, s.tasksDone() + "/" + s.tasksPlanned(),
+                        s.exportId(), realm(s), type(s), state, s.tasksDone() + "/" + s.tasksPlanned(),
                         messages(s), rows(s), bytes(s.bytesWritten()), duration(t.elapsedMs()),
                         t.leftMs() < 0 ? "-" : duration(t.leftMs()), result));
             }
@@ -288,7 +288,12 @@ class StatusCommand implements Callable<Integer> {
         String result = s.state() == ExportState.FAILED ? "error: " + s.error()
                 : s.tarball() != null ? s.tarball() : "-";
         return String.format(Locale.ROOT, "%-20s  %-16s  %-17s  %-10s  %9s  %9d  %s", s.exportId(), realm(s),
-                s.type(), s.state(), s.tasksDone() + "/" + s.tasksPlanned(), messages(s), result);
+                type(s), s.state(), s.tasksDone() + "/" + s.tasksPlanned(), messages(s), result);
+    }
+
+    /** The export type, and the user of a single-user export ({@code user 42}). */
+    private static String type(ExportStatus s) {
+        return s.type() + (s.userId() == null ? "" : " " + s.userId());
     }
 
     private static String realm(ExportStatus s) {
@@ -311,7 +316,7 @@ class StatusCommand implements Callable<Integer> {
         out.printf("export     %s%n", s.exportId());
         out.printf("request    %s%n", s.requestId());
         out.printf("realm      %s%n", realm(s));
-        out.printf("type       %s%n", s.type() + (s.userId() == null ? "" : " (user " + s.userId() + ")"));
+        out.printf("type       %s%n", type(s));
         if (stalled(board, s, lags, stalledAfter, now)) {
             out.printf("state      %s, STALLED: no task finished for %s while %d of its records wait (start or check"
                     + " the shard workers and the assembler)%n", s.state(), duration(now - board.lastProgressAt(s)),
