@@ -29,6 +29,8 @@ import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.ExportTask;
+import org.realmexport.common.event.FileCopyReport;
+import org.realmexport.common.event.TaskResult;
 import org.realmexport.common.topic.Topics;
 import org.realmexport.common.verify.ExportVerifier;
 import org.realmexport.localstack.EmbeddedStack;
@@ -441,6 +443,94 @@ class ExportPipelineTest {
             assertThat(manifest.keySet()).as("uploads were copied").anyMatch(p -> p.startsWith("uploads/")
                     && !p.equals("uploads/records.json"));
             assertThat(manifest).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void aWorkerStoppedWhileCopyingAFileLeavesItsBatchToAnotherAndTheExportIsIdentical() throws Exception {
+        // a large upload of an exported message, so that a worker can be caught in the middle of copying it
+        long realm = realms.primary().realmId();
+        long message = ids("SELECT min(id) FROM zerver_message WHERE realm_id = " + realm).get(0);
+        String pathId = realm + "/zz/large-upload/large.bin";
+        Path upload = stack.uploadsDir().resolve("files").resolve(pathId);
+        Files.createDirectories(upload.getParent());
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(upload.toFile(), "rw")) {
+            f.setLength(256L * 1024 * 1024); // sparse: cheap to make, seconds to read, hash and compress
+        }
+        long attachment = ids("INSERT INTO zerver_attachment (file_name, path_id, create_time, size, content_type,"
+                + " is_realm_public, is_web_public, owner_id, realm_id) VALUES ('large.bin', '" + pathId + "', now(), "
+                + (256L * 1024 * 1024) + ", 'application/octet-stream', true, false, (SELECT sender_id FROM"
+                + " zerver_message WHERE id = " + message + "), " + realm + ") RETURNING id").get(0);
+        update("INSERT INTO zerver_attachment_messages (attachment_id, message_id) VALUES (" + attachment + ", "
+                + message + ")");
+        try {
+            Map<String, JsonNode> expected;
+            try (Deployment d = new Deployment()) {
+                ExportStatus end = d.export(primaryRealm());
+                assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+                expected = manifest(d.exportDir(end));
+                assertThat(expected).containsKey("uploads/" + pathId);
+            }
+            try (Deployment d = Deployment.withWorkersHeldBack()) {
+                String requestId = ExportId.newRequestId();
+                d.post(requestId, primaryRealm(), "full");
+                String exportId = ExportId.forRequest(requestId);
+                Path partial = d.output.resolve(ExportId.directoryName(exportId)).resolve("uploads/" + pathId).getParent();
+                // one worker alone, stopped without waiting (like a kill) once the large file is half written
+                ShardWorker doomed = new ShardWorker(doomedCfg(d)).start();
+                try {
+                    long deadline = System.nanoTime() + WAIT.toNanos();
+                    while (!halfWritten(partial)) {
+                        assertThat(System.nanoTime()).as("a worker copies the large upload").isLessThan(deadline);
+                        Thread.sleep(2);
+                    }
+                } finally {
+                    doomed.close();
+                }
+                d.startWorkers();
+                ExportStatus end = d.await(exportId);
+                assertThat(end.state()).as("error: %s", end.error()).isEqualTo(ExportState.SUCCEEDED);
+                assertThat(end.tasksDone()).isEqualTo(end.tasksPlanned());
+                assertThat(manifest(d.exportDir(end))).isEqualTo(expected);
+                // the batch holding the large file was committed once, by another worker
+                List<TaskResult> copiedIt = d.results(exportId).stream().filter(r -> r.taskId().startsWith("uploads-"))
+                        .filter(r -> reportNames(d.exportDir(end), r.taskId(), "uploads/" + pathId)).toList();
+                assertThat(copiedIt).singleElement().satisfies(r -> assertThat(r.worker()).isNotEqualTo(
+                        doomedCfg(d).get("worker.id")));
+            }
+        } finally {
+            update("DELETE FROM zerver_attachment_messages WHERE attachment_id = " + attachment);
+            update("DELETE FROM zerver_attachment WHERE id = " + attachment);
+            Files.deleteIfExists(upload);
+        }
+    }
+
+    /** A worker of the deployment that, when closed, abandons its task in flight at once. */
+    private static Map<String, Object> doomedCfg(Deployment d) {
+        Map<String, Object> cfg = new HashMap<>(d.cfg);
+        cfg.put("worker.id", d.topics.prefix() + "-doomed");
+        cfg.put("close.timeout.ms", 0);
+        return cfg;
+    }
+
+    /** Whether the copy report of {@code taskId} lists {@code file}. */
+    private static boolean reportNames(Path exportDir, String taskId, String file) {
+        try {
+            FileCopyReport report = Json.MAPPER.readValue(exportDir.resolve(FileCopyReport.path(taskId)).toFile(),
+                    FileCopyReport.class);
+            return report.copied().stream().anyMatch(c -> c.path().equals(file));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Whether a writer has a temporary file in {@code dir} (the file it is writing). */
+    private static boolean halfWritten(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.anyMatch(p -> org.realmexport.common.storage.local.AtomicFile.isTemporary(
+                    p.getFileName().toString()));
+        } catch (IOException e) {
+            return false; // not there yet
         }
     }
 
@@ -859,6 +949,17 @@ class ExportPipelineTest {
                 letters.add(Json.fromBytes(r.value(), DeadLetter.class));
             }
             return letters;
+        }
+
+        /** The committed task results of an export. */
+        List<TaskResult> results(String exportId) throws IOException {
+            List<TaskResult> results = new ArrayList<>();
+            for (ConsumerRecord<String, byte[]> r : readAll(topics.shardResults())) {
+                if (exportId.equals(r.key())) {
+                    results.add(Json.fromBytes(r.value(), TaskResult.class));
+                }
+            }
+            return results;
         }
 
         private List<ConsumerRecord<String, byte[]>> readAll(String topic) {

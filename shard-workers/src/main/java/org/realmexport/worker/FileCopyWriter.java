@@ -479,14 +479,14 @@ public final class FileCopyWriter {
 
         /** Copies one file into the export with its part, in one pass (synced with the others at the end). */
         private void copy(Area area, UploadObject object, String relativePath, Long attachmentId,
-                          Map<String, Object> record) throws IOException {
+                          Map<String, Object> record) throws IOException, SQLException {
             try (UploadSource.Download download = source.open(area, object.key())) {
                 copy(download, relativePath, attachmentId, record);
             }
         }
 
         private void copy(UploadSource.Download download, String relativePath, Long attachmentId,
-                          Map<String, Object> record) throws IOException {
+                          Map<String, Object> record) throws IOException, SQLException {
             StoredFile.Written written;
             try (PackedFile file = PackedFile.create(store, relativePath, TarGzPart.DEFAULT_LEVEL, false)) {
                 download.in().transferTo(file.stream());
@@ -496,6 +496,7 @@ public final class FileCopyWriter {
             if (store.keepsPlainFiles()) {
                 published.add(relativePath);
             }
+            checkCancelled(); // a stopping worker leaves the batch after the file in flight, uncommitted
             copied.add(new FileCopyReport.Copied(relativePath, written.size(), written.sha256(), attachmentId,
                     json(record)));
         }
