@@ -8,6 +8,7 @@ import org.realmexport.common.ExportType;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
+import org.realmexport.common.topic.ConsumerLag;
 import org.realmexport.common.verify.ExportVerifier;
 import org.realmexport.localstack.EmbeddedStack;
 import org.realmexport.localstack.generator.GeneratedRealm;
@@ -130,6 +131,7 @@ class DemoCommand implements Callable<Integer> {
                 RealmExportConfig config = KafkaClients.config(cfg);
                 try (Admin admin = KafkaClients.admin(config)) {
                     KafkaClients.ensureTopics(admin, config);
+                    awaitWorkers(admin, config, workers, err);
                 }
                 long exportStarted = System.nanoTime();
                 ExportStatus last;
@@ -222,5 +224,26 @@ class DemoCommand implements Callable<Integer> {
                 err.println("warning: stopping " + services.get(i).getClass().getSimpleName() + " failed: " + e);
             }
         }
+    }
+
+    /**
+     * Waits (a few seconds at most) until every worker holds task partitions: a worker that joins
+     * the group while the first one already works only gets its share at the next rebalance, and a
+     * demo's export is short enough to be over by then.
+     */
+    private static void awaitWorkers(Admin admin, RealmExportConfig config, int workers, PrintWriter err)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        String group = config.topics().group(ConsumerLag.SHARD_WORKERS);
+        List<String> topics = ConsumerLag.inputTopics(config.topics(), ConsumerLag.SHARD_WORKERS);
+        while (System.nanoTime() < deadline) {
+            List<ConsumerLag.Member> members = ConsumerLag.of(admin, KafkaClients.readerProperties(config), group, topics)
+                    .members();
+            if (members.size() >= workers && members.stream().allMatch(m -> m.partitions() > 0)) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        err.println("not every worker has its task partitions yet; the export starts anyway");
     }
 }
