@@ -68,10 +68,7 @@ record ExportProgress(Phase phase, ExportStatus planned, int tasksPlanned, int t
         if (result.rows() != null) {
             result.rows().forEach((table, n) -> merged.merge(table, n == null ? 0L : n, Long::sum));
         }
-        long bytes = bytesWritten;
-        if (result.files() != null) {
-            bytes += result.files().values().stream().mapToLong(TaskResult.FileInfo::size).sum();
-        }
+        long bytes = bytesWritten + result.bytesWritten();
         int planned = tasksPlanned != 0 ? tasksPlanned : result.tasksPlanned();
         String err = error;
         if (err == null && result.failed()) {

@@ -101,6 +101,19 @@ class AssemblerTopologyTest {
     }
 
     @Test
+    void theFilesAFileCopyBatchCopiedCountAsWritten() {
+        statuses.pipeInput(EXPORT, Json.toBytes(planned(2)));
+        results.pipeInput(EXPORT, Json.toBytes(result("realm", Map.of("zerver_realm", 1L), null)));
+        TaskResult batch = new TaskResult(Versioned.CURRENT, EXPORT, "uploads-000001", 2,
+                Map.of(".copied/uploads-000001.json", new TaskResult.FileInfo(FILE_SIZE, "cd".repeat(32))), Map.of(),
+                Map.of(), Map.of(), List.of(), null, null, null, null, "w1", 5_000_000L);
+        results.pipeInput(EXPORT, Json.toBytes(batch));
+
+        List<ExportStatus> sent = drain();
+        assertThat(sent.get(sent.size() - 1).bytesWritten()).isEqualTo(2 * FILE_SIZE + 5_000_000L);
+    }
+
+    @Test
     void theFinalizersAnswerLeavesThroughTheStreamAfterAssembling() {
         completeExport();
         drain();

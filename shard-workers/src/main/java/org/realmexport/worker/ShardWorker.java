@@ -256,10 +256,9 @@ public final class ShardWorker implements AutoCloseable {
                 tasksDone.incrementAndGet();
                 metrics.meters().taskDone(task.kind().name(), true, Duration.ofNanos(System.nanoTime() - started),
                         result.rows().values().stream().mapToLong(Long::longValue).sum(),
-                        result.files().values().stream().mapToLong(TaskResult.FileInfo::size).sum());
+                        result.bytesWritten());
                 LOG.info("export {} {}: wrote {} rows into {} bytes in {} ms (+{} ms to commit)", task.exportId(),
-                        task.taskId(), result.rows(), result.files().values().stream()
-                                .mapToLong(TaskResult.FileInfo::size).sum(),
+                        task.taskId(), result.rows(), result.bytesWritten(),
                         (executed - started) / 1_000_000, (System.nanoTime() - executed) / 1_000_000);
             });
         }
@@ -336,7 +335,8 @@ public final class ShardWorker implements AutoCloseable {
                             ? copyWriter.write(connection, userScope(task), task, exportDir, this::stopping)
                             : copyWriter.write(connection, shardScope(connection, task), task, exportDir, this::stopping);
                     return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                            o.files(), Map.of(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId);
+                            o.files(), Map.of(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId,
+                            o.bytes());
                 }
                 MessageShardWriter.Outcome o = shardWriter.write(connection, shardScope(connection, task), task,
                         exportDir, this::stopping);

@@ -25,13 +25,24 @@ import java.util.Map;
  *                    {@link #USERMESSAGE_USER}): checked by the assembler against realm.json
  * @param error       null on success; otherwise the anomaly that fails the export
  * @param worker      the worker that ran it (for operators; never part of any file)
+ * @param copiedBytes bytes of the files a file copy batch wrote besides {@code files} (which then names
+ *                    only its report: the copied files are listed there), null for other tasks
  */
 public record TaskResult(int v, String exportId, String taskId, int tasksPlanned,
                          Map<String, FileInfo> files, Map<String, Long> rows,
                          Map<Long, List<Long>> attachments, Map<Long, List<Long>> scheduledAttachments,
                          List<Long> clients, List<Long> messageIds, String messageIdSet,
-                         Map<String, List<Long>> references, String error, String worker)
+                         Map<String, List<Long>> references, String error, String worker, Long copiedBytes)
         implements Versioned {
+
+    /** A result without copied files: every file the task wrote is in {@code files}. */
+    public TaskResult(int v, String exportId, String taskId, int tasksPlanned, Map<String, FileInfo> files,
+                      Map<String, Long> rows, Map<Long, List<Long>> attachments,
+                      Map<Long, List<Long>> scheduledAttachments, List<Long> clients, List<Long> messageIds,
+                      String messageIdSet, Map<String, List<Long>> references, String error, String worker) {
+        this(v, exportId, taskId, tasksPlanned, files, rows, attachments, scheduledAttachments, clients, messageIds,
+                messageIdSet, references, error, worker, null);
+    }
 
     public static final String MESSAGE_SENDER = "message_sender";
     public static final String MESSAGE_RECIPIENT = "message_recipient";
@@ -43,5 +54,11 @@ public record TaskResult(int v, String exportId, String taskId, int tasksPlanned
 
     public boolean failed() {
         return error != null;
+    }
+
+    /** Bytes of every file the task wrote: those of {@code files} and the copied ones. */
+    public long bytesWritten() {
+        long bytes = files == null ? 0 : files.values().stream().mapToLong(FileInfo::size).sum();
+        return copiedBytes == null ? bytes : bytes + copiedBytes;
     }
 }
