@@ -42,25 +42,17 @@ class ExportUserCommand implements Callable<Integer> {
                     "(relative paths are made absolute here; default ${DEFAULT-VALUE}), or an S3 bucket and prefix."})
     String output;
 
-    @Option(names = "--request-id", paramLabel = "ID",
-            description = "Request id (default: a new UUID). Posting the same id again is the same export.")
-    String requestId;
-
-    @Option(names = "--wait", description = "Wait for the export to end, with a progress bar on stderr.")
-    boolean await;
-
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "0",
-            description = "With --wait: give up (exit 1) after this many seconds; 0 waits forever (default).")
-    long timeout;
+    @Mixin
+    WaitOptions waiting;
 
     @Override
     public Integer call() throws InterruptedException {
         if (user.isBlank()) {
             throw new UsageException("--user must name a user id or email");
         }
-        ExportRequest request = ExportRequest.forUser(RequestCommand.requestId(requestId), realm, user.trim(),
+        ExportRequest request = ExportRequest.forUser(RequestCommand.requestId(waiting.requestId), realm, user.trim(),
                 RequestCommand.location(output), System.currentTimeMillis());
         return RequestCommand.send(spec, root, config, kafka, request,
-                String.format("a single-user export of user '%s' of realm '%s'", user.trim(), realm), await, timeout);
+                String.format("a single-user export of user '%s' of realm '%s'", user.trim(), realm), waiting);
     }
 }

@@ -63,16 +63,8 @@ class RequestCommand implements Callable<Integer> {
                     "(the services' s3.* settings say how to reach it)."})
     String output;
 
-    @Option(names = "--request-id", paramLabel = "ID",
-            description = "Request id (default: a new UUID). Posting the same id again is the same export.")
-    String requestId;
-
-    @Option(names = "--wait", description = "Wait for the export to end, with a progress bar on stderr.")
-    boolean await;
-
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "0",
-            description = "With --wait: give up (exit 1) after this many seconds; 0 waits forever (default).")
-    long timeout;
+    @Mixin
+    WaitOptions waiting;
 
     /**
      * Posts one export request and returns its export id; the topics must exist. The one way
@@ -107,11 +99,11 @@ class RequestCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        String id = requestId(requestId);
+        String id = requestId(waiting.requestId);
         URI location = location(output);
         return send(spec, root, config, kafka, new ExportRequest(Versioned.CURRENT, id, realm, exportType.cliName(),
                 location, null, System.currentTimeMillis()), String.format("a %s export of realm '%s'",
-                exportType.cliName(), realm), await, timeout);
+                exportType.cliName(), realm), waiting);
     }
 
     /** {@code --request-id}, or a new one. */
@@ -134,12 +126,14 @@ class RequestCommand implements Callable<Integer> {
 
     /**
      * Posts {@code request} (creating the topics when missing), prints its export id on stdout and,
-     * with {@code await}, follows it to its end: the one way request and export-user ask for an export.
+     * with {@code --wait}, follows it to its end: the one way request and export-user ask for an export.
      *
      * @param what the export for the operator ("a full export of realm 'zulip'")
      */
     static int send(CommandSpec spec, RealmExportCommand root, ConfigOptions config, KafkaOptions kafka,
-                    ExportRequest request, String what, boolean await, long timeout) throws InterruptedException {
+                    ExportRequest request, String what, WaitOptions waiting) throws InterruptedException {
+        boolean await = waiting.await;
+        long timeout = waiting.timeout;
         if (timeout < 0) {
             throw new UsageException("--timeout must not be negative");
         }
