@@ -1,7 +1,6 @@
 package org.realmexport.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -14,8 +13,6 @@ import org.realmexport.localstack.generator.GeneratedRealms;
 import org.realmexport.localstack.generator.GeneratorOptions;
 import org.realmexport.localstack.generator.RealmGenerator;
 
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -29,6 +26,9 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.realmexport.cli.ExportFiles.idsOf;
+import static org.realmexport.cli.ExportFiles.messageFiles;
+import static org.realmexport.cli.ExportFiles.unpackedBytes;
 
 /**
  * The single-user export (Zulip's export_single_user) through the whole pipeline on a generated
@@ -277,24 +277,6 @@ class SingleUserExportTest {
 
     private static String join(List<Long> ids) {
         return ids.isEmpty() ? "NULL" : String.join(",", ids.stream().map(String::valueOf).toList());
-    }
-
-    private static String unpackedBytes(Path tarball) throws Exception {
-        try (InputStream in = new GzipCompressorInputStream(Files.newInputStream(tarball), true)) {
-            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-        }
-    }
-
-    private static List<Path> messageFiles(Path dir) throws Exception {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> p.getFileName().toString().matches("messages-\\d{6}\\.json")).sorted().toList();
-        }
-    }
-
-    private static List<Long> idsOf(JsonNode rows) {
-        List<Long> ids = new ArrayList<>();
-        rows.forEach(r -> ids.add(r.get("id").asLong()));
-        return ids;
     }
 
     private static List<Long> ids(String sql) throws Exception {
