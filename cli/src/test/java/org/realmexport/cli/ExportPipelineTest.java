@@ -64,6 +64,8 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.realmexport.cli.ExportFiles.idsOf;
+import static org.realmexport.cli.ExportFiles.messageFiles;
 
 /**
  * The whole pipeline on the embedded stack: the real producer, two real shard workers and the
@@ -408,12 +410,8 @@ class ExportPipelineTest {
     void aWorkerKilledInTheMiddleOfAShardLeavesItToAnotherAndTheExportIsIdentical() throws Exception {
         Map<String, JsonNode> expected = baseline();
         AtomicReference<String> killedIn = new AtomicReference<>();
-        try (Deployment d = new Deployment(worker -> worker.beforeCommit(task -> {
-            // the first worker dies once, after writing a shard file and sending its result, before commit
-            if (task.kind() == ExportTask.Kind.MESSAGES && killedIn.compareAndSet(null, task.taskId())) {
-                throw new ShardWorker.SimulatedCrash();
-            }
-        }))) {
+        // the first worker dies once, after writing a shard file and sending its result, before commit
+        try (Deployment d = new Deployment(crashingOnceIn(ExportTask.Kind.MESSAGES, killedIn))) {
             ExportStatus end = d.export(primaryRealm());
             assertThat(killedIn.get()).as("a worker was killed").isNotNull();
             assertThat(d.workers.get(0).isRunning()).isFalse();
@@ -427,13 +425,9 @@ class ExportPipelineTest {
     void aWorkerKilledInTheMiddleOfAFileCopyBatchLeavesItToAnotherAndTheExportIsIdentical() throws Exception {
         Map<String, JsonNode> expected = baseline();
         AtomicReference<String> killedIn = new AtomicReference<>();
-        try (Deployment d = new Deployment(worker -> worker.beforeCommit(task -> {
-            // the first worker dies once, after copying a batch of uploads (files, parts and report written,
-            // result sent), before commit: another worker copies the batch again
-            if (task.kind() == ExportTask.Kind.UPLOADS && killedIn.compareAndSet(null, task.taskId())) {
-                throw new ShardWorker.SimulatedCrash();
-            }
-        }))) {
+        // the first worker dies once, after copying a batch of uploads (files, parts and report written,
+        // result sent), before commit: another worker copies the batch again
+        try (Deployment d = new Deployment(crashingOnceIn(ExportTask.Kind.UPLOADS, killedIn))) {
             ExportStatus end = d.export(primaryRealm());
             assertThat(killedIn.get()).as("a worker was killed").isNotNull();
             assertThat(d.workers.get(0).isRunning()).isFalse();
@@ -730,18 +724,6 @@ class ExportPipelineTest {
         return files;
     }
 
-    private static List<Path> messageFiles(Path dir) throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> p.getFileName().toString().matches("messages-\\d{6}\\.json")).sorted().toList();
-        }
-    }
-
-    private static List<Long> idsOf(JsonNode rows) {
-        List<Long> ids = new ArrayList<>();
-        rows.forEach(r -> ids.add(r.get("id").asLong()));
-        return ids;
-    }
-
     private static List<Long> ids(String sql) throws Exception {
         List<Long> ids = new ArrayList<>();
         try (Connection c = DriverManager.getConnection(stack.jdbcUrl());
@@ -807,6 +789,16 @@ class ExportPipelineTest {
             }
         }
         return to;
+    }
+
+    /** A worker that dies once, before committing the first task of {@code kind}, whose id it leaves in {@code killedIn}. */
+    private static java.util.function.Consumer<ShardWorker> crashingOnceIn(ExportTask.Kind kind,
+                                                                           AtomicReference<String> killedIn) {
+        return worker -> worker.beforeCommit(task -> {
+            if (task.kind() == kind && killedIn.compareAndSet(null, task.taskId())) {
+                throw new ShardWorker.SimulatedCrash();
+            }
+        });
     }
 
     /** One deployment of the three services, with its own topic prefix, output dir and state. */
