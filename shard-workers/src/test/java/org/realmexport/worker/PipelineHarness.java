@@ -12,6 +12,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.realmexport.common.Json;
 import org.realmexport.common.event.ExportRequest;
+import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.Versioned;
 import org.realmexport.localstack.EmbeddedStack;
 
@@ -136,6 +137,13 @@ final class PipelineHarness implements AutoCloseable {
             }
             return out;
         }
+    }
+
+    /** The export's statuses on {@code <prefix>.status}, once there are at least {@code atLeast} of them. */
+    List<ExportStatus> statuses(String prefix, String exportId, int atLeast, Duration wait) {
+        return values(readUntil(prefix + ".status",
+                rs -> rs.stream().filter(r -> exportId.equals(r.key())).count() >= atLeast, wait), ExportStatus.class)
+                .stream().filter(s -> s.exportId().equals(exportId)).toList();
     }
 
     static <T> List<T> values(List<ConsumerRecord<String, byte[]>> records, Class<T> type) {

@@ -38,9 +38,7 @@ class ProducerPlanningTest {
     }
 
     static List<ExportStatus> statuses(String prefix, String exportId, int atLeast) {
-        return PipelineHarness.values(h.readUntil(prefix + ".status",
-                rs -> rs.stream().filter(r -> exportId.equals(r.key())).count() >= atLeast, WAIT), ExportStatus.class)
-                .stream().filter(s -> s.exportId().equals(exportId)).toList();
+        return h.statuses(prefix, exportId, atLeast, WAIT);
     }
 
     /** The config task and the message shards of an export (not its file copy batches), by shard number. */

@@ -41,9 +41,7 @@ class ShardWorkerTest {
     }
 
     static ExportStatus planned(String prefix, String exportId) {
-        return PipelineHarness.values(h.readUntil(prefix + ".status",
-                rs -> rs.stream().anyMatch(r -> exportId.equals(r.key())), WAIT), ExportStatus.class)
-                .stream().filter(s -> s.exportId().equals(exportId)).findFirst().orElseThrow();
+        return h.statuses(prefix, exportId, 1, WAIT).get(0);
     }
 
     static List<TaskResult> results(String prefix, String exportId, int count) {
