@@ -298,15 +298,7 @@ class ExportAssemblerTest {
         Path aside = file.resolveSibling(file.getFileName() + ".aside");
         Files.move(file, aside);
         try {
-            int planned = shards.size() + 1 + f.worker.copyBatches();
-            post(f.worker.planned(planned, 0));
-            post(f.worker.realmTask(planned));
-            for (int i = 0; i < shards.size(); i++) {
-                post(f.worker.shardTask(i + 1, shards.get(i), planned, false));
-            }
-            for (TaskResult copy : f.worker.copyTasks(planned, realms.avatarSalt())) {
-                post(copy);
-            }
+            postEveryTask(f, shards);
             ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
             assertThat(end.state()).isEqualTo(ExportState.FAILED);
             assertThat(end.error()).contains("files/" + pathId).contains("missing");
@@ -400,15 +392,7 @@ class ExportAssemblerTest {
             long evil = insertAttachment(c, "passwd", "../../../../etc/passwd");
             added.add(evil);
             link(c, evil, shards.get(0)[5]);
-            int planned = shards.size() + 1 + f.worker.copyBatches();
-            post(f.worker.planned(planned, 0));
-            post(f.worker.realmTask(planned));
-            for (int i = 0; i < shards.size(); i++) {
-                post(f.worker.shardTask(i + 1, shards.get(i), planned, false));
-            }
-            for (TaskResult copy : f.worker.copyTasks(planned, realms.avatarSalt())) {
-                post(copy);
-            }
+            postEveryTask(f, shards);
             ExportStatus end = statuses.awaitEnd(f.exportId, WAIT);
             assertThat(end.state()).isEqualTo(ExportState.FAILED);
             assertThat(end.error()).contains("attachment " + evil).contains("../../../../etc/passwd");
@@ -712,6 +696,19 @@ class ExportAssemblerTest {
     // ---------------------------------------------------------------- fixtures
 
     /** One export of the primary realm, written by a simulated worker. */
+    /** Posts the PLANNED status and every task's result of {@code f}'s export: realm, shards, copy batches. */
+    private static void postEveryTask(Fixture f, List<long[]> shards) throws Exception {
+        int planned = shards.size() + 1 + f.worker.copyBatches();
+        post(f.worker.planned(planned, 0));
+        post(f.worker.realmTask(planned));
+        for (int i = 0; i < shards.size(); i++) {
+            post(f.worker.shardTask(i + 1, shards.get(i), planned, false));
+        }
+        for (TaskResult copy : f.worker.copyTasks(planned, realms.avatarSalt())) {
+            post(copy);
+        }
+    }
+
     private static final class Fixture {
         final String exportId = ExportId.forRequest(UUID.randomUUID().toString());
         final long realmId = realms.primary().realmId();
