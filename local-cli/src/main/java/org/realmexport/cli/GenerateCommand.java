@@ -129,7 +129,7 @@ class GenerateCommand implements Callable<Integer> {
         }
         out.printf("system bots in realm id %d (zulipinternal)%n", realms.internalRealmId());
         realms.uploadsDir().ifPresent(dir -> out.printf(
-                "upload files under %s; the assembler finds the avatars with AVATAR_SALT=%s%n", dir, realms.avatarSalt()));
+                "upload files under %s; the shard workers find the avatars with AVATAR_SALT=%s%n", dir, realms.avatarSalt()));
         out.println("rows per table:");
         realms.tableRowCounts().forEach((table, rows) -> out.printf(Locale.ROOT, "  %-40s %10d%n", table, rows));
     }
