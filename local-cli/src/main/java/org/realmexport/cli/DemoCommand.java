@@ -35,6 +35,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         header = "Runs the whole pipeline in one JVM on an embedded stack and verifies the export.",
@@ -233,7 +234,7 @@ class DemoCommand implements Callable<Integer> {
      */
     private static void awaitWorkers(Admin admin, RealmExportConfig config, int workers, PrintWriter err)
             throws InterruptedException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         String group = config.topics().group(ConsumerLag.SHARD_WORKERS);
         List<String> topics = ConsumerLag.inputTopics(config.topics(), ConsumerLag.SHARD_WORKERS);
         while (System.nanoTime() < deadline) {

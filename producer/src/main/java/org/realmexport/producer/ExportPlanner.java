@@ -40,13 +40,7 @@ final class ExportPlanner {
      * it is now (not the process's cached one): Zulip may have been upgraded since start-up.
      */
     List<String> unknownTables() throws SQLException {
-        try (Connection c = database.connection()) {
-            try {
-                return ZulipTables.unknown(SchemaCatalog.read(c).tableNames());
-            } finally {
-                c.rollback();
-            }
-        }
+        return inSnapshot((c, catalog) -> ZulipTables.unknown(SchemaCatalog.read(c).tableNames()));
     }
 
     /** A realm found by id or string_id. */
@@ -70,19 +64,15 @@ final class ExportPlanner {
 
     /** The realm a request names: its numeric id, else its string_id ({@code ""} is the root-domain realm). */
     Optional<Realm> findRealm(String realm) throws SQLException {
-        try (Connection c = database.connection()) {
-            try {
-                if (realm.matches("\\d{1,18}")) {
-                    Optional<Realm> byId = query(c, "SELECT id, string_id FROM zerver_realm WHERE id = ?", Long.parseLong(realm));
-                    if (byId.isPresent()) {
-                        return byId;
-                    }
+        return inSnapshot((c, catalog) -> {
+            if (realm.matches("\\d{1,18}")) {
+                Optional<Realm> byId = query(c, "SELECT id, string_id FROM zerver_realm WHERE id = ?", Long.parseLong(realm));
+                if (byId.isPresent()) {
+                    return byId;
                 }
-                return query(c, "SELECT id, string_id FROM zerver_realm WHERE string_id = ?", realm);
-            } finally {
-                c.rollback();
             }
-        }
+            return query(c, "SELECT id, string_id FROM zerver_realm WHERE string_id = ?", realm);
+        });
     }
 
     private static Optional<Realm> query(Connection c, String sql, Object param) throws SQLException {
@@ -99,25 +89,12 @@ final class ExportPlanner {
      * owner), as Zulip refuses it; empty when it is usable.
      */
     Optional<String> unusableReason(long realmId, ExportType type) throws SQLException {
-        SchemaCatalog catalog = database.catalog(); // before taking a connection: reading it takes one
-        try (Connection c = database.connection()) {
-            try {
-                return RealmScope.resolve(c, catalog, realmId, type, systemBotRealm).unusableReason(c);
-            } finally {
-                c.rollback();
-            }
-        }
+        return inSnapshot((c, catalog) -> RealmScope.resolve(c, catalog, realmId, type, systemBotRealm).unusableReason(c));
     }
 
     /** The user of the realm a single-user request names (an id or an email), if there is one. */
     Optional<Long> findUser(long realmId, String user) throws SQLException {
-        try (Connection c = database.connection()) {
-            try {
-                return UserScope.findUser(c, realmId, user);
-            } finally {
-                c.rollback();
-            }
-        }
+        return inSnapshot((c, catalog) -> UserScope.findUser(c, realmId, user));
     }
 
     /**
@@ -125,48 +102,43 @@ final class ExportPlanner {
      * every page, so the shards are exactly the exportable ids at that moment.
      */
     Plan plan(long realmId, ExportType type) throws SQLException {
-        SchemaCatalog catalog = database.catalog();
-        try (Connection c = database.connection()) {
-            try {
-                // the scope's id sets evaluated once, in this snapshot, rather than by every page
-                RealmScope scope = RealmScope.resolve(c, catalog, realmId, type, systemBotRealm).materialized(c);
-                return plan(c, scope.messageIdPage(PAGE_SIZE));
-            } finally {
-                c.rollback();
-            }
-        }
+        return inSnapshot((c, catalog) -> {
+            // the scope's id sets evaluated once, in this snapshot, rather than by every page
+            RealmScope scope = RealmScope.resolve(c, catalog, realmId, type, systemBotRealm).materialized(c);
+            return plan(c, scope.messageIdPage(PAGE_SIZE));
+        });
     }
 
     /** The batches copying the realm's files ({@link FileCopyPlanner}). */
     List<FileCopyPlanner.Batch> fileCopies(long realmId) throws SQLException {
-        SchemaCatalog catalog = database.catalog();
-        try (Connection c = database.connection()) {
-            try {
-                return FileCopyPlanner.plan(c, catalog, realmId);
-            } finally {
-                c.rollback();
-            }
-        }
+        return inSnapshot((c, catalog) -> FileCopyPlanner.plan(c, catalog, realmId));
     }
 
     /** The batches copying the files of the single-user export of {@code userId} ({@link FileCopyPlanner#planUser}). */
     List<FileCopyPlanner.Batch> userFileCopies(long realmId, long userId) throws SQLException {
-        SchemaCatalog catalog = database.catalog();
-        try (Connection c = database.connection()) {
-            try {
-                return FileCopyPlanner.planUser(c, catalog, UserScope.of(catalog, realmId, userId));
-            } finally {
-                c.rollback();
-            }
-        }
+        return inSnapshot((c, catalog) -> FileCopyPlanner.planUser(c, catalog, UserScope.of(catalog, realmId, userId)));
     }
 
     /** Plans the single-user export of {@code userId}: its messages ({@link UserScope}), 1000 a file as for a realm. */
     Plan planUser(long realmId, long userId) throws SQLException {
+        return inSnapshot((c, catalog) -> plan(c, UserScope.of(catalog, realmId, userId).messageIdPage(PAGE_SIZE)));
+    }
+
+    /** What a planner step reads in one read-only transaction. */
+    @FunctionalInterface
+    private interface Reading<T> {
+        T read(Connection c, SchemaCatalog catalog) throws SQLException;
+    }
+
+    /**
+     * Runs {@code reading} on a pooled connection and ends its transaction (read-only: rolled back).
+     * The catalog is taken first: reading it takes a connection of its own.
+     */
+    private <T> T inSnapshot(Reading<T> reading) throws SQLException {
         SchemaCatalog catalog = database.catalog();
         try (Connection c = database.connection()) {
             try {
-                return plan(c, UserScope.of(catalog, realmId, userId).messageIdPage(PAGE_SIZE));
+                return reading.read(c, catalog);
             } finally {
                 c.rollback();
             }
