@@ -14,12 +14,9 @@ import org.realmexport.common.topic.Topics;
 import org.realmexport.common.verify.ExportVerifier;
 import org.realmexport.localstack.EmbeddedStack;
 import org.realmexport.localstack.generator.GeneratedRealms;
-import org.realmexport.localstack.generator.GeneratorOptions;
-import org.realmexport.localstack.generator.RealmGenerator;
 import org.realmexport.producer.ExportProducer;
 import org.realmexport.worker.ShardWorker;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -32,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.realmexport.cli.ExportFiles.idsOf;
@@ -51,6 +47,7 @@ class ExportTypesTest {
     /** UserProfile.EMAIL_ADDRESS_VISIBILITY_NOBODY. */
     private static final int NOBODY = 4;
 
+    private static GeneratedStack generated;
     private static EmbeddedStack stack;
     private static GeneratedRealms realms;
     private static Path work;
@@ -59,10 +56,10 @@ class ExportTypesTest {
 
     @BeforeAll
     static void start() throws Exception {
-        work = Files.createTempDirectory("export-types-test");
-        stack = EmbeddedStack.builder().start();
-        realms = new RealmGenerator(GeneratorOptions.defaults().withMessages(3000).withSeed(11)
-                .withUploadsDir(stack.uploadsDir())).generate(stack.jdbcUrl());
+        generated = GeneratedStack.start("export-types-test", 11);
+        stack = generated.stack();
+        realms = generated.realms();
+        work = generated.work();
         realm = realms.primary().realmId();
         deployment = new PipelineDeployment(stack, work, "types", realms.avatarSalt());
     }
@@ -72,11 +69,8 @@ class ExportTypesTest {
         if (deployment != null) {
             deployment.close();
         }
-        if (stack != null) {
-            stack.close();
-        }
-        try (Stream<Path> files = Files.walk(work)) {
-            files.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
+        if (generated != null) {
+            generated.close();
         }
     }
 

@@ -10,8 +10,6 @@ import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.verify.ExportVerifier;
 import org.realmexport.localstack.EmbeddedStack;
 import org.realmexport.localstack.generator.GeneratedRealms;
-import org.realmexport.localstack.generator.GeneratorOptions;
-import org.realmexport.localstack.generator.RealmGenerator;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.realmexport.cli.ExportFiles.idsOf;
@@ -37,6 +34,7 @@ import static org.realmexport.cli.ExportFiles.unpackedBytes;
  * FAILED saying so; and {@code realm-export export-user --wait} runs it from the command line.
  */
 class SingleUserExportTest {
+    private static GeneratedStack generated;
     private static EmbeddedStack stack;
     private static GeneratedRealms realms;
     private static Path work;
@@ -49,10 +47,10 @@ class SingleUserExportTest {
 
     @BeforeAll
     static void start() throws Exception {
-        work = Files.createTempDirectory("single-user-export-test");
-        stack = EmbeddedStack.builder().start();
-        realms = new RealmGenerator(GeneratorOptions.defaults().withMessages(3000).withSeed(5)
-                .withUploadsDir(stack.uploadsDir())).generate(stack.jdbcUrl());
+        generated = GeneratedStack.start("single-user-export-test", 5);
+        stack = generated.stack();
+        realms = generated.realms();
+        work = generated.work();
         realm = realms.primary().realmId();
         user = ids("SELECT s.user_profile_id FROM zerver_subscription s JOIN zerver_recipient r ON r.id = s.recipient_id"
                 + " AND r.type = 3 JOIN zerver_userprofile u ON u.id = s.user_profile_id WHERE u.realm_id = " + realm
@@ -65,11 +63,8 @@ class SingleUserExportTest {
         if (deployment != null) {
             deployment.close();
         }
-        if (stack != null) {
-            stack.close();
-        }
-        try (Stream<Path> files = Files.walk(work)) {
-            files.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
+        if (generated != null) {
+            generated.close();
         }
     }
 
