@@ -6,6 +6,7 @@ import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.MissingSourceTopicException;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.realmexport.common.config.RealmExportConfig;
@@ -97,6 +98,13 @@ public final class ExportAssembler implements AutoCloseable {
                     config.getLong(ExportAssemblerConfig.PROGRESS_INTERVAL_MS),
                     config.getLong(ExportAssemblerConfig.RESULTS_RETENTION_MS)), streamsProperties());
             ks.setUncaughtExceptionHandler(e -> {
+                if (e instanceof MissingSourceTopicException || e.getCause() instanceof MissingSourceTopicException) {
+                    // a broker that restarts answers for a moment without the topics it holds: the
+                    // assignment fails, and only a new stream thread asks again
+                    LOG.warn("assembler stream thread replaced: {}. If this repeats, check that the topics exist"
+                            + " (the assembler creates them at start).", e.toString());
+                    return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+                }
                 LOG.error("assembler stream failed and stops: {}. Restart the assembler; exports resume where"
                         + " they were.", e.toString(), e);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
