@@ -73,10 +73,12 @@ final class InputTopicsCheck {
         ConsumerLag lag = ConsumerLag.of(admin, readerProperties, topics.group(ExportAssembler.SERVICE), List.of(topic));
         Long waiting = lag.perTopic().get(topic);
         if (waiting == null || waiting > 0) {
-            throw new IllegalStateException(String.format("topic %s of an earlier assembler version holds %s"
-                    + " not yet counted, which this version does not read: start the earlier version again until"
-                    + " realm-export status shows no assembler lag on it, stop it, then start this version (and"
-                    + " delete the topic)", topic, waiting == null ? "records that may be" : waiting + " records"));
+            String what = waiting == null ? "records that may not be counted yet (its lag did not come)"
+                    : waiting + (waiting == 1 ? " record" : " records") + " not yet counted";
+            throw new IllegalStateException(String.format("topic %s of an earlier assembler version holds %s,"
+                    + " and this version does not read it: start the earlier version again until realm-export status"
+                    + " shows no assembler lag on it, stop it, then start this version (and delete the topic)",
+                    topic, what));
         }
         LOG.info("topic {} of an earlier assembler version is drained and no longer read: delete it"
                 + " (kafka-topics.sh --delete --topic {})", topic, topic);

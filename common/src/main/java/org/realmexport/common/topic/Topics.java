@@ -4,6 +4,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The topic names of one deployment. A prefix (default {@code realm-export}) lets two
@@ -114,16 +116,25 @@ public final class Topics {
         }
     }
 
-    /** The partition count of each of the given topics, which must exist. */
+    /**
+     * The partition count of each of the given topics, which must exist (a topic just created may
+     * take a moment to be known to every broker: it is asked again for up to 15 s).
+     */
     public static Map<String, Integer> partitionCounts(Admin admin, Collection<String> names) throws InterruptedException {
-        try {
-            Map<String, Integer> counts = new TreeMap<>();
-            admin.describeTopics(names).allTopicNames().get()
-                    .forEach((name, description) -> counts.put(name, description.partitions().size()));
-            return counts;
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot describe Kafka topics " + names + ": " + e.getCause().getMessage(),
-                    e.getCause());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            try {
+                Map<String, Integer> counts = new TreeMap<>();
+                admin.describeTopics(names).allTopicNames().get()
+                        .forEach((name, description) -> counts.put(name, description.partitions().size()));
+                return counts;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("cannot describe Kafka topics " + names + ": "
+                            + e.getCause().getMessage(), e.getCause());
+                }
+                Thread.sleep(100);
+            }
         }
     }
 
