@@ -132,7 +132,8 @@ say "services started: ${names[*]}"
 timed_export() {
   local t0 t1
   t0=$(now)
-  ./realm-export request --realm zulip --type full --output "$OUT/export" --wait \
+  /usr/bin/time -f '%U %S' -o "$OUT/time.request" \
+    ./realm-export request --realm zulip --type full --output "$OUT/export" --wait \
     >>"$OUT/logs/request.log" 2>>"$OUT/logs/request.err" || { tail -5 "$OUT/logs/request.err" >&2; say "the export failed"; exit 1; }
   t1=$(now)
   seconds "$t0" "$t1"
@@ -207,7 +208,8 @@ for run in $(seq 1 "$RUNS"); do
   export_s=$(timed_export)
   pg1=$(pg_cpu)
   cpu=""; for i in "${!names[@]}"; do cpu="$cpu ${names[$i]} $(ticks $(( $(cpu_of "${services[$i]}") - ${svc0[$i]} ))) s,"; done
-  say "cpu of export:$cpu PostgreSQL $(ticks $((pg1 - pg0))) s, the stack's JVM (Kafka broker) $(ticks $(( $(cpu_of "${pids[0]}") - stack0 ))) s"
+  say "cpu of export:$cpu request $(awk '{ print $1 + $2 }' "$OUT/time.request") s, PostgreSQL $(ticks $((pg1 - pg0))) s," \
+      "the stack's JVM (Kafka broker) $(ticks $(( $(cpu_of "${pids[0]}") - stack0 ))) s"
   tail -1 "$OUT/logs/request.err" | cut -c1-300 >&2
   rss=""
   for i in "${!names[@]}"; do rss="$rss ${names[$i]}=$(peak_mb "${services[$i]}")MB"; done
