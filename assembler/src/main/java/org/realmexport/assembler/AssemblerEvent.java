@@ -7,9 +7,8 @@ import org.realmexport.common.event.TaskResult;
  * What the progress processor consumes: a worker's {@link TaskResult} or an {@link ExportStatus}
  * (PLANNED or FAILED from the producer; a FAILED the assembler sent itself comes back too, and is
  * ignored).
- * Both inputs are merged into one stream and repartitioned by export id, because the results
- * topic and the status topic have different partition counts and an export's state must live
- * in one task. Exactly one field is set.
+ * Both inputs are merged into one stream, keyed by export id, and passed on in memory (no topic
+ * in between). Exactly one field is set.
  */
 record AssemblerEvent(TaskResult result, ExportStatus status) {
 

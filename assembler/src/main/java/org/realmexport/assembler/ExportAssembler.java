@@ -2,6 +2,8 @@ package org.realmexport.assembler;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -79,7 +81,7 @@ public final class ExportAssembler implements AutoCloseable {
         }
         started = true;
         try {
-            ensureTopics();
+            int inputPartitions = ensureTopics();
             int finalizerThreads = config.getInt(ExportAssemblerConfig.FINALIZER_THREADS);
             // one connection per finalizing, one more for reading the schema catalog once
             database = Database.open(config, finalizerThreads + 1, "assembler");
@@ -94,7 +96,7 @@ public final class ExportAssembler implements AutoCloseable {
                     StoreQueryParameters.fromNameAndType(ProgressProcessor.RESULTS_STORE,
                             QueryableStoreTypes.<String, byte[]>keyValueStore()).withPartition(partition)),
                     metrics, finalizerThreads, RetryPolicy.of(config));
-            KafkaStreams ks = new KafkaStreams(AssemblerTopology.build(topics, finalizers, metrics,
+            KafkaStreams ks = new KafkaStreams(AssemblerTopology.build(topics, inputPartitions, finalizers, metrics,
                     config.getLong(ExportAssemblerConfig.PROGRESS_INTERVAL_MS),
                     config.getLong(ExportAssemblerConfig.RESULTS_RETENTION_MS)), streamsProperties());
             ks.setUncaughtExceptionHandler(e -> {
@@ -136,8 +138,18 @@ public final class ExportAssembler implements AutoCloseable {
         return ks;
     }
 
-    private void ensureTopics() {
+    /** Creates missing topics; answers the partition count of the inputs, once they are fit to read. */
+    private int ensureTopics() {
         config.ensureTopics();
+        Properties reader = config.kafkaProperties();
+        reader.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        reader.put(ConsumerConfig.CLIENT_ID_CONFIG, SERVICE + "-start-check");
+        try (Admin admin = Admin.create(config.kafkaProperties())) {
+            return InputTopicsCheck.verify(admin, topics, reader);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while checking the topics", e);
+        }
     }
 
     private Properties streamsProperties() {

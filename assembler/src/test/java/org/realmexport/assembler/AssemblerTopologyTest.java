@@ -5,15 +5,19 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyDescription;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.realmexport.common.Json;
+import org.realmexport.common.event.DeadLetter;
 import org.realmexport.common.event.ExportState;
 import org.realmexport.common.event.ExportStatus;
 import org.realmexport.common.event.TaskResult;
@@ -23,9 +27,11 @@ import org.realmexport.common.topic.Topics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -33,6 +39,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The assembler's counting and deciding, driven record by record without a broker (Kafka
@@ -52,30 +59,64 @@ class AssemblerTopologyTest {
     private TestInputTopic<String, byte[]> results;
     private TestInputTopic<String, byte[]> statuses;
     private TestOutputTopic<String, byte[]> out;
+    private TestOutputTopic<String, byte[]> deadLetters;
     private int tasksPlanned;
 
     @BeforeEach
     void start() {
+        // the test driver puts every record on partition 0: inputs of one partition
+        start(1);
+    }
+
+    private void start(int partitions) {
+        if (driver != null) {
+            driver.close();
+        }
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "assembler-topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        driver = new TopologyTestDriver(topology(partitions), props);
+        results = driver.createInputTopic(TOPICS.shardResults(), new StringSerializer(), new ByteArraySerializer());
+        statuses = driver.createInputTopic(TOPICS.status(), new StringSerializer(), new ByteArraySerializer());
+        out = driver.createOutputTopic(TOPICS.status(), new StringDeserializer(), new ByteArrayDeserializer());
+        deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private Topology topology(int partitions) {
         ProgressProcessor.Finalizers finalizers = (assembling, partition) -> {
             handedOver.add(assembling);
             CompletableFuture<ExportStatus> f = new CompletableFuture<>();
             finalizings.add(f);
             return f;
         };
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "assembler-topology-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        driver = new TopologyTestDriver(AssemblerTopology.build(TOPICS, finalizers,
-                new AssemblerMetrics(new org.realmexport.common.metrics.ExportMeters(new SimpleMeterRegistry(), "assembler")), 1_000, Duration.ofDays(7).toMillis()), props);
-        results = driver.createInputTopic(TOPICS.shardResults(), new StringSerializer(), new ByteArraySerializer());
-        statuses = driver.createInputTopic(TOPICS.status(), new StringSerializer(), new ByteArraySerializer());
-        out = driver.createOutputTopic(TOPICS.status(), new StringDeserializer(), new ByteArrayDeserializer());
+        return AssemblerTopology.build(TOPICS, partitions, finalizers,
+                new AssemblerMetrics(new org.realmexport.common.metrics.ExportMeters(new SimpleMeterRegistry(), "assembler")),
+                1_000, Duration.ofDays(7).toMillis());
     }
 
     @AfterEach
     void stop() {
         driver.close();
+    }
+
+    @Test
+    void resultsAndStatusesAreCountedInTheTaskThatReadsThemWithoutARepartitionTopic() {
+        TopologyDescription description = topology(12).describe();
+        // one sub-topology reads both inputs and holds the state: no hop through the broker between them
+        assertThat(description.subtopologies()).singleElement().satisfies(sub -> {
+            List<String> sources = sub.nodes().stream().filter(n -> n instanceof TopologyDescription.Source)
+                    .flatMap(n -> ((TopologyDescription.Source) n).topicSet().stream()).toList();
+            assertThat(sources).containsExactlyInAnyOrder(TOPICS.shardResults(), TOPICS.status());
+            assertThat(sub.nodes()).filteredOn(n -> n instanceof TopologyDescription.Processor)
+                    .flatMap(n -> ((TopologyDescription.Processor) n).stores())
+                    .contains(ProgressProcessor.EXPORTS_STORE, ProgressProcessor.RESULTS_STORE);
+        });
+        assertThat(description.toString()).doesNotContainIgnoringCase("repartition");
+        statuses.pipeInput(EXPORT, Json.toBytes(planned(1)));
+        results.pipeInput(EXPORT, Json.toBytes(result("realm", Map.of("zerver_realm", 1L), null)));
+        assertThat(driver.producedTopicNames()).contains(TOPICS.status())
+                .noneSatisfy(topic -> assertThat(topic).containsIgnoringCase("repartition"));
     }
 
     @Test
@@ -148,6 +189,43 @@ class AssemblerTopologyTest {
         assertThat(handedOver).isEmpty();
     }
 
+    @Test
+    void unreadableAndWronglyKeyedRecordsAreDeadLetteredAndTheCountGoesOn() throws IOException {
+        statuses.pipeInput(EXPORT, Json.toBytes(planned(2)));
+        results.pipeInput(EXPORT, "{not json".getBytes(StandardCharsets.UTF_8));
+        // keyed by another id it would be on another export's partition: not counted
+        results.pipeInput("e2", Json.toBytes(result("realm", Map.of("zerver_realm", 1L), null)));
+        results.pipeInput(EXPORT, Json.toBytes(result("realm", Map.of("zerver_realm", 1L), null)));
+        assertThat(handedOver).isEmpty();
+        results.pipeInput(EXPORT, Json.toBytes(result("messages-000001", Map.of("zerver_message", 10L), null)));
+        assertThat(handedOver).singleElement().satisfies(s -> assertThat(s.tasksDone()).isEqualTo(2));
+
+        List<DeadLetter> dead = new ArrayList<>();
+        for (byte[] value : deadLetters.readValuesToList()) {
+            dead.add(Json.fromBytes(value, DeadLetter.class));
+        }
+        assertThat(dead).hasSize(2).allSatisfy(d -> assertThat(d.topic()).isEqualTo(TOPICS.shardResults()));
+        assertThat(new String(Base64.getDecoder().decode(dead.get(0).originalValue()), StandardCharsets.UTF_8))
+                .isEqualTo("{not json");
+        assertThat(dead.get(1).error()).contains("not by its export id '" + EXPORT + "'");
+    }
+
+    @Test
+    void aRecordOffItsExportsPartitionStopsTheStreamInsteadOfBeingCounted() {
+        // two partitions, and an export whose key the default partitioner puts on partition 1,
+        // while the test driver reads it from partition 0 (as after a partition count changed)
+        start(2);
+        String exportId = "e1";
+        for (int i = 2; Utils.toPositive(Utils.murmur2(exportId.getBytes(StandardCharsets.UTF_8))) % 2 != 1; i++) {
+            exportId = "e" + i;
+        }
+        String misplaced = exportId;
+        assertThatThrownBy(() -> statuses.pipeInput(misplaced, Json.toBytes(planned(misplaced, 1))))
+                .hasStackTraceContaining("export " + misplaced + ": a record on partition 0 of " + TOPICS.status()
+                        + ", where the export's records belong on partition 1 of the 2");
+        assertThat(out.readValuesToList()).isEmpty();
+    }
+
     private void completeExport() {
         statuses.pipeInput(EXPORT, Json.toBytes(planned(2)));
         results.pipeInput(EXPORT, Json.toBytes(result("realm", Map.of("zerver_realm", 1L), null)));
@@ -168,8 +246,12 @@ class AssemblerTopologyTest {
     }
 
     private ExportStatus planned(int tasks) {
+        return planned(EXPORT, tasks);
+    }
+
+    private ExportStatus planned(String exportId, int tasks) {
         tasksPlanned = tasks;
-        return new ExportStatus(Versioned.CURRENT, EXPORT, "r1", 7L, "zulip", "full", ExportState.PLANNED, tasks, 0,
+        return new ExportStatus(Versioned.CURRENT, exportId, "r1", 7L, "zulip", "full", ExportState.PLANNED, tasks, 0,
                 100L, 1500L, URI.create("file:///out/zulip-export-e1/"), null, null, null, null, null, null, 1L);
     }
 

@@ -6,9 +6,15 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewPartitions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -400,6 +406,57 @@ class ExportAssemblerTest {
         } finally {
             try (Connection c = writable()) {
                 deleteAttachments(c, added);
+            }
+        }
+    }
+
+    @Test
+    void theResultsAndStatusTopicsAreCreatedWithOnePartitionCount() throws Exception {
+        Topics t = new Topics(newPrefix());
+        Properties props = new Properties();
+        props.put("bootstrap.servers", stack.kafkaBootstrap());
+        try (Admin admin = Admin.create(props)) {
+            admin.createTopics(List.of(new NewTopic(t.status(), 5, (short) 1))).all().get();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (!admin.listTopics().names().get().contains(t.status()) && System.nanoTime() < deadline) {
+                Thread.sleep(50); // created is not yet listed
+            }
+            t.ensureCreated(admin, 3, (short) 1);
+            assertThat(Topics.partitionCounts(admin, List.of(t.shardResults(), t.status(), t.shardTasks())))
+                    .containsEntry(t.shardResults(), 5).containsEntry(t.status(), 5).containsEntry(t.shardTasks(), 3);
+        }
+    }
+
+    @Test
+    void refusesToStartOnInputTopicsItWouldCountWrong(@TempDir Path temp) throws Exception {
+        String prefix = newPrefix();
+        Topics t = new Topics(prefix);
+        Properties props = new Properties();
+        props.put("bootstrap.servers", stack.kafkaBootstrap());
+        try (Admin admin = Admin.create(props)) {
+            // an earlier version's layout: 3 status partitions, the results topic with task.partitions
+            admin.createTopics(List.of(new NewTopic(t.shardResults(), 4, (short) 1),
+                    new NewTopic(t.status(), 3, (short) 1))).all().get();
+            assertThatThrownBy(() -> new ExportAssembler(config(prefix, temp.resolve("state")), meters).start())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("topic " + t.shardResults() + " has 4 partitions and " + t.status() + " has 3")
+                    .hasMessageContaining("--alter --topic " + t.status() + " --partitions 4");
+
+            // counts made equal, but the earlier version's repartition topic holds a record it has not counted
+            admin.createPartitions(Map.of(t.status(), NewPartitions.increaseTo(4))).all().get();
+            String repartition = InputTopicsCheck.earlierRepartitionTopic(t);
+            admin.createTopics(List.of(new NewTopic(repartition, 4, (short) 1))).all().get();
+            RecordMetadata waiting = producer.send(new ProducerRecord<>(repartition, "e", "{}".getBytes())).get();
+            assertThatThrownBy(() -> new ExportAssembler(config(prefix, temp.resolve("state")), meters).start())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining(repartition + " of an earlier assembler version holds 1 record not yet counted");
+
+            // drained by the earlier version: this one starts
+            admin.alterConsumerGroupOffsets(t.group(ExportAssembler.SERVICE), Map.of(
+                    new TopicPartition(repartition, waiting.partition()), new OffsetAndMetadata(waiting.offset() + 1)))
+                    .all().get();
+            try (ExportAssembler upgraded = new ExportAssembler(config(prefix, temp.resolve("state")), meters)) {
+                upgraded.start();
             }
         }
     }

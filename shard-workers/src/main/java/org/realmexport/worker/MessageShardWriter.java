@@ -20,9 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
-import java.util.stream.LongStream;
 
 /**
  * Writes one {@code messages-NNNNNN.json}: the shard's messages (the planned id range, under the
@@ -57,15 +55,14 @@ final class MessageShardWriter {
                   BooleanSupplier cancelled) throws SQLException, IOException, TaskAnomaly {
         String fileName = task.fileName();
         List<Long> ids = new ArrayList<>(Math.max(16, Math.min(task.expectedCount(), 10_000)));
-        TreeSet<Long> clients = new TreeSet<>();
+        DistinctIds clients = new DistinctIds();
         Map<String, Long> rows = new LinkedHashMap<>();
         int idIndex = messages.indexOf("id");
         int clientIndex = messages.hasField("sending_client") ? messages.indexOf("sending_client") : -1;
-        // the users and recipients the rows refer to, for the assembler's check against realm.json;
-        // primitive until the end (one per usermessage: ~10,000 a shard, a few hundred distinct)
-        LongStream.Builder senders = LongStream.builder();
-        LongStream.Builder recipients = LongStream.builder();
-        LongStream.Builder users = LongStream.builder();
+        // the users and recipients the rows refer to, for the assembler's check against realm.json
+        DistinctIds senders = new DistinctIds();
+        DistinctIds recipients = new DistinctIds();
+        DistinctIds users = new DistinctIds();
         int senderIndex = messages.indexOf("sender");
         int recipientIndex = messages.indexOf("recipient");
         int userIndex = userMessages.indexOf("user_profile");
@@ -102,20 +99,15 @@ final class MessageShardWriter {
             Map<String, TaskResult.FileInfo> files = Map.of(fileName, file.publish());
             List<Long> range = ids.isEmpty() ? List.of() : List.of(ids.get(0), ids.get(ids.size() - 1));
             String idSet = ids.isEmpty() ? null : MessageIdSet.encode(ids.stream().mapToLong(Long::longValue).toArray());
-            Map<String, List<Long>> references = Map.of(TaskResult.MESSAGE_SENDER, sortedDistinct(senders),
-                    TaskResult.MESSAGE_RECIPIENT, sortedDistinct(recipients), TaskResult.USERMESSAGE_USER,
-                    sortedDistinct(users));
-            return new Outcome(files, rows, attachments, List.copyOf(clients), range, idSet, references);
+            Map<String, List<Long>> references = Map.of(TaskResult.MESSAGE_SENDER, senders.sorted(),
+                    TaskResult.MESSAGE_RECIPIENT, recipients.sorted(), TaskResult.USERMESSAGE_USER, users.sorted());
+            return new Outcome(files, rows, attachments, clients.sorted(), range, idSet, references);
         } catch (SQLException e) {
             if (e.getCause() instanceof TaskAnomaly anomaly) {
                 throw anomaly;
             }
             throw e;
         }
-    }
-
-    private static List<Long> sortedDistinct(LongStream.Builder ids) {
-        return ids.build().sorted().distinct().boxed().toList();
     }
 
     /** Attachment id to the shard's message ids that link it (zerver_attachment_messages). */

@@ -4,14 +4,18 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The topic names of one deployment. A prefix (default {@code realm-export}) lets two
@@ -53,7 +57,10 @@ public final class Topics {
         return prefix + ".shard-results";
     }
 
-    /** Compacted, keyed by export id. */
+    /**
+     * Compacted, keyed by export id; as many partitions as {@link #shardResults()}, which is keyed
+     * by export id too, so that the assembler reads an export's results and statuses in one task.
+     */
     public String status() {
         return prefix + ".status";
     }
@@ -69,7 +76,9 @@ public final class Topics {
 
     /**
      * Creates the topics that are missing. Task topics get {@code taskPartitions} partitions
-     * (the ceiling on worker parallelism); the status topic is compacted.
+     * (the ceiling on worker parallelism); the status topic is compacted. The results and status
+     * topics get the same count, that of the one that exists when only one does: the assembler
+     * needs them co-partitioned (it refuses to start otherwise).
      */
     public void ensureCreated(Admin admin, int taskPartitions, short replication)
             throws InterruptedException {
@@ -79,12 +88,17 @@ public final class Topics {
         } catch (ExecutionException e) {
             throw new IllegalStateException("cannot list Kafka topics: " + e.getCause().getMessage(), e.getCause());
         }
+        int inputPartitions = taskPartitions;
+        if (existing.contains(shardResults()) != existing.contains(status())) {
+            String present = existing.contains(status()) ? status() : shardResults();
+            inputPartitions = partitionCounts(admin, List.of(present)).get(present);
+        }
         List<NewTopic> wanted = new ArrayList<>();
         wanted.add(new NewTopic(requests(), 3, replication));
         wanted.add(new NewTopic(configTasks(), taskPartitions, replication));
         wanted.add(new NewTopic(shardTasks(), taskPartitions, replication));
-        wanted.add(new NewTopic(shardResults(), taskPartitions, replication));
-        wanted.add(new NewTopic(status(), 3, replication)
+        wanted.add(new NewTopic(shardResults(), inputPartitions, replication));
+        wanted.add(new NewTopic(status(), inputPartitions, replication)
                 .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         wanted.add(new NewTopic(deadLetters(), 1, replication));
         wanted.removeIf(t -> existing.contains(t.name()));
@@ -99,6 +113,28 @@ public final class Topics {
                 throw new IllegalStateException("cannot create Kafka topics: " + e.getCause().getMessage(), e.getCause());
             }
             // another service created them first: fine
+        }
+    }
+
+    /**
+     * The partition count of each of the given topics, which must exist (a topic just created may
+     * take a moment to be known to every broker: it is asked again for up to 15 s).
+     */
+    public static Map<String, Integer> partitionCounts(Admin admin, Collection<String> names) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            try {
+                Map<String, Integer> counts = new TreeMap<>();
+                admin.describeTopics(names).allTopicNames().get()
+                        .forEach((name, description) -> counts.put(name, description.partitions().size()));
+                return counts;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("cannot describe Kafka topics " + names + ": "
+                            + e.getCause().getMessage(), e.getCause());
+                }
+                Thread.sleep(100);
+            }
         }
     }
 

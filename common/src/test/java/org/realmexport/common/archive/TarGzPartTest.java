@@ -220,6 +220,61 @@ class TarGzPartTest {
         }
     }
 
+    @Test
+    void incompressibleDataIsStoredAndTextCompressedEitherWayTheBytesComeBack() throws IOException {
+        Random random = new Random(7);
+        byte[] noise = new byte[70_000];
+        random.nextBytes(noise);
+        byte[] text = files.get("messages-000001.json");
+        byte[] zeros = new byte[1 << 20];
+
+        // random from the start: sniffed as incompressible, so even the zeros after it are stored
+        byte[] randomStart = concat(java.util.Arrays.copyOf(noise, 8192), zeros);
+        // text first (the sniff compresses), then random up to the probe: stored from the probe on
+        byte[] textThenRandom = concat(java.util.Arrays.copyOf(text, 4096), java.util.Arrays.copyOf(noise, 61_440), zeros);
+        // text through the probe: compressed to the end
+        byte[] textThenZeros = concat(java.util.Arrays.copyOf(text, 70_000), zeros);
+
+        assertThat(part(randomStart).length).isGreaterThan(zeros.length);
+        assertThat(part(textThenRandom).length).isGreaterThan(zeros.length);
+        assertThat(part(textThenZeros).length).isLessThan(30_000);
+        assertThat(part(text).length).isLessThan(text.length / 4);
+        for (byte[] data : List.of(randomStart, textThenRandom, textThenZeros, text, noise)) {
+            byte[] padded = java.util.Arrays.copyOf(data, (data.length + 511) / 512 * 512);
+            assertThat(gunzip(part(data))).isEqualTo(padded);
+            assertThat(part(data)).isEqualTo(part(data));
+        }
+    }
+
+    @Test
+    void entropyOfTextIsLowAndOfRandomBytesNearEight() {
+        byte[] noise = new byte[4096];
+        new Random(3).nextBytes(noise);
+        assertThat(TarGzPart.bitsPerByte(noise, 0, noise.length)).isGreaterThan(TarGzPart.STORED_BITS_PER_BYTE);
+        byte[] json = files.get("messages-000001.json");
+        assertThat(TarGzPart.bitsPerByte(json, 0, 4096)).isLessThan(6.0);
+        assertThat(TarGzPart.bitsPerByte(filled(4096, (byte) 'x'), 0, 4096)).isZero();
+    }
+
+    /** The part (one gzip member) of {@code data}, written in 64 KiB pieces as a writer would. */
+    private static byte[] part(byte[] data) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        TarGzPart.PartStream stream = TarGzPart.partStream(out, TarGzPart.DEFAULT_LEVEL);
+        for (int off = 0; off < data.length; off += 65_536) {
+            stream.write(data, off, Math.min(65_536, data.length - off));
+        }
+        stream.finish();
+        return out.toByteArray();
+    }
+
+    private static byte[] concat(byte[]... pieces) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : pieces) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
     private static byte[] gunzip(byte[] member) throws IOException {
         try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(member))) {
             return in.readAllBytes();
