@@ -28,7 +28,9 @@
 # ext4 skips inodes freed in the last minutes when it allocates new ones, scanning past them, so a
 # side that runs right after thousands of files were deleted pays for it in its own time (measured: 2 s
 # of kernel CPU in the export's file creations). Needs the disk space of every run's outputs
-# (~3.5 GB per run at 1M messages).
+# (~3.5 GB per run at 1M messages). Before each timed step the page cache is written back (`sync`),
+# so that no step's time includes the writeback of the outputs of the one before (the export's
+# fsyncs would queue behind it).
 #
 # Options (environment): MESSAGES (1000000), RUNS (1), WORKERS (2), HEAP (256m), OUT (a new
 # temporary directory; removed unless KEEP=1), PROFILE (0), SCALING (0), HOLD (0), JAVA_OPTS (more JVM
@@ -131,6 +133,7 @@ say "services started: ${names[*]}"
 # one export through the services, from request to finished tarball; prints its seconds
 timed_export() {
   local t0 t1
+  sync
   t0=$(now)
   /usr/bin/time -f '%U %S' -o "$OUT/time.request" \
     ./realm-export request --realm zulip --type full --output "$OUT/export" --wait \
@@ -185,6 +188,7 @@ fi
 for run in $(seq 1 "$RUNS"); do
   load_before=$(load)
   naive=naive-$run
+  sync
 
   t0=$(now); pg0=$(pg_cpu)
   /usr/bin/time -f '%U %S' -o "$OUT/time.copy" \
@@ -193,6 +197,7 @@ for run in $(seq 1 "$RUNS"); do
   copy_s=$(seconds "$t0" "$t1")
   say "cpu of COPY: client $(awk '{ print $1 + $2 }' "$OUT/time.copy") s, PostgreSQL $(ticks $((pg1 - pg0))) s"
 
+  sync
   t0=$(now); pg0=$(pg_cpu)
   /usr/bin/time -f '%U %S' -o "$OUT/time.loop" \
     java -cp "$root/cli/target/lib/*:$classes" NaiveExport loop zulip "$OUT/$naive" 2 2>>"$OUT/logs/naive.log"
