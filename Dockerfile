@@ -19,8 +19,9 @@ USER realm-export
 # collector from a small heap and the native heap trimmed every 5 s, as ./realm-export does (see the
 # reasons there): native memory the JVM has freed (JIT arenas, zlib, RocksDB) otherwise stays
 # resident in glibc's arenas. The image's Java 17 has the option (17.0.9 on; experimental before
-# 17.0.11, hence the unlock).
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC", "-Xms32m", "-XX:+UnlockExperimentalVMOptions", "-XX:TrimNativeHeapInterval=5000", "-jar", "/opt/realm-export/realm-export.jar"]
+# 17.0.11, hence the unlock). Four times the C2 (tier-4) thresholds, as ./realm-export gives the
+# services (see the reason there).
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC", "-Xms32m", "-XX:+UnlockExperimentalVMOptions", "-XX:TrimNativeHeapInterval=5000", "-XX:Tier4InvocationThreshold=20000", "-XX:Tier4MinInvocationThreshold=2400", "-XX:Tier4CompileThreshold=60000", "-XX:Tier4BackEdgeThreshold=160000", "-jar", "/opt/realm-export/realm-export.jar"]
 CMD ["--help"]
 
 FROM base AS full
