@@ -3,7 +3,6 @@ package org.realmexport.assembler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -141,11 +140,8 @@ public final class ExportAssembler implements AutoCloseable {
     /** Creates missing topics; answers the partition count of the inputs, once they are fit to read. */
     private int ensureTopics() {
         config.ensureTopics();
-        Properties reader = config.kafkaProperties();
-        reader.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        reader.put(ConsumerConfig.CLIENT_ID_CONFIG, SERVICE + "-start-check");
         try (Admin admin = Admin.create(config.kafkaProperties())) {
-            return InputTopicsCheck.verify(admin, topics, reader);
+            return InputTopicsCheck.verify(admin, topics, config.readerProperties(SERVICE + "-start-check"));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while checking the topics", e);

@@ -1,6 +1,7 @@
 package org.realmexport.common.config;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -143,6 +144,17 @@ public class RealmExportConfig extends AbstractConfig {
         Properties props = new Properties();
         props.put("bootstrap.servers", getString(BOOTSTRAP_SERVERS));
         props.putAll(originalsWithPrefix(KAFKA_PASSTHROUGH_PREFIX, true));
+        return props;
+    }
+
+    /**
+     * {@link #kafkaProperties()} for a consumer that only reads or asks for offsets (a lag meter, a
+     * start-up check) and commits nothing.
+     */
+    public Properties readerProperties(String clientId) {
+        Properties props = kafkaProperties();
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         return props;
     }
 

@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.Metrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.realmexport.common.config.RealmExportConfig;
 import org.realmexport.common.topic.ConsumerLag;
 import org.realmexport.common.topic.Topics;
@@ -81,9 +80,7 @@ public final class ServiceMetrics implements AutoCloseable {
         if (refresher != null) {
             Topics topics = config.topics();
             String group = topics.group(service);
-            Properties reader = config.kafkaProperties();
-            reader.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-            reader.put(ConsumerConfig.CLIENT_ID_CONFIG, service + "-lag-meter");
+            Properties reader = config.readerProperties(service + "-lag-meter");
             refresher.scheduleWithFixedDelay(() -> metrics.refreshLag(reader, group,
                     ConsumerLag.inputTopics(topics, service)), 0, LAG_REFRESH_SECONDS, TimeUnit.SECONDS);
         }
