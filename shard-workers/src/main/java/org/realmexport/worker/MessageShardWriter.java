@@ -86,7 +86,7 @@ final class MessageShardWriter {
                     });
             rows.put("zerver_message", n);
             long um = userMessages.writeList(g, "zerver_usermessage", connection,
-                    "t.message_id = ANY(?) AND t.user_profile_id IN (" + scope.userMessageUserIds() + ")",
+                    "t.message_id = ANY(?) AND " + scope.userMessageUserPredicate("t.user_profile_id"),
                     List.of(ids), rs -> {
                         users.add(rs.getLong(userIndex));
                         if (cancelled.getAsBoolean()) {
