@@ -2,6 +2,7 @@ package org.realmexport.common;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -23,8 +24,13 @@ public final class Json {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
             .configure(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS, true);
 
-    /** Factory for streaming export files: no field-name interning, since names repeat per row. */
-    public static final JsonFactory FACTORY = JsonFactory.builder().build();
+    /**
+     * Factory for streaming export files. Characters outside the BMP (emoji) are written as their
+     * 4-byte UTF-8, as Zulip's own export writes them, not as escaped surrogate pairs: the same bytes
+     * whether a text reaches the generator as a String or as the database's UTF-8.
+     */
+    public static final JsonFactory FACTORY = JsonFactory.builder()
+            .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
 
     private Json() {
     }

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.SerializedString;
+import com.fasterxml.jackson.core.json.UTF8JsonGenerator;
 import org.realmexport.common.Json;
 
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -272,7 +274,7 @@ public final class ZulipRowWriter {
     }
 
     private enum Kind {
-        BOOL, INT, LONG, DOUBLE, DECIMAL, TIMESTAMPTZ, TIMESTAMP, JSON, ARRAY, BYTES, TEXT;
+        BOOL, INT, LONG, DOUBLE, DECIMAL, TIMESTAMPTZ, TIMESTAMP, JSON, ARRAY, BYTES, UTF8_TEXT, TEXT;
 
         static Kind of(String sqlType) {
             if (sqlType.startsWith("_")) {
@@ -288,6 +290,7 @@ public final class ZulipRowWriter {
                 case "timestamp" -> TIMESTAMP;
                 case "json", "jsonb" -> JSON;
                 case "bytea" -> BYTES;
+                case "text", "varchar" -> UTF8_TEXT;
                 default -> TEXT; // text, varchar, uuid, date, inet, tsvector ...: PostgreSQL's text form
             };
         }
@@ -383,6 +386,19 @@ public final class ZulipRowWriter {
                     g.writeNull();
                 } else {
                     g.writeBinary(v);
+                }
+            }
+            case UTF8_TEXT -> {
+                // pgjdbc receives text columns as UTF-8 (it fixes client_encoding) and getBytes hands
+                // them over as received: written as they are, the message texts (most of an export's
+                // bytes) are not decoded into Strings only to be encoded back. The same bytes out.
+                byte[] v = rs.getBytes(i);
+                if (v == null) {
+                    g.writeNull();
+                } else if (g instanceof UTF8JsonGenerator) {
+                    g.writeUTF8String(v, 0, v.length);
+                } else {
+                    g.writeString(new String(v, StandardCharsets.UTF_8));
                 }
             }
             case TEXT -> {

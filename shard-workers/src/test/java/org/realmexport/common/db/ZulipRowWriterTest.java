@@ -149,6 +149,65 @@ class ZulipRowWriterTest {
     }
 
     @Test
+    void textIsWrittenAsJacksonWritesItsString() throws Exception {
+        // text and varchar go from pgjdbc's UTF-8 bytes straight into the file; they must give the
+        // very bytes the String path gives: escapes, multi-byte and 4-byte characters, empty text
+        String[] samples = {"plain", "", "quote \" backslash \\ slash /", "tab\tnew\nline\r\u0001\u001f\u007f",
+                "caf\u00e9 \u4e2d\u6587 \u0928\u092e", "emoji \ud83d\ude00 and \ud83c\udf89", "line \u2028 sep \u2029",
+                "<b>&amp;</b> \u00a0"};
+        try (Connection admin = DriverManager.getConnection(stack.adminJdbcUrl());
+             Statement s = admin.createStatement()) {
+            s.execute("CREATE TABLE zulip.zerver_textsample (id int PRIMARY KEY, body text, label varchar(80));"
+                    + " GRANT SELECT ON zulip.zerver_textsample TO zulip");
+            try (var insert = admin.prepareStatement("INSERT INTO zulip.zerver_textsample VALUES (?, ?, ?)")) {
+                for (int i = 0; i < samples.length; i++) {
+                    insert.setInt(1, i);
+                    insert.setString(2, samples[i]);
+                    insert.setString(3, i % 2 == 0 ? samples[samples.length - 1 - i] : null);
+                    insert.executeUpdate();
+                }
+            }
+        }
+        try (Database db = database(); Connection c = db.connection()) {
+            String out = write(c, ZulipRowWriter.forTable(db.catalog().require("zerver_textsample")), null, List.of());
+            ByteArrayOutputStream expected = new ByteArrayOutputStream();
+            try (JsonGenerator g = Json.FACTORY.createGenerator(expected)) {
+                g.writeStartObject();
+                g.writeArrayFieldStart("rows");
+                for (int i = 0; i < samples.length; i++) {
+                    g.writeStartObject();
+                    g.writeNumberField("id", i);
+                    g.writeStringField("body", samples[i]);
+                    if (i % 2 == 0) {
+                        g.writeStringField("label", samples[samples.length - 1 - i]);
+                    } else {
+                        g.writeNullField("label");
+                    }
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            assertThat(out).isEqualTo(expected.toString(StandardCharsets.UTF_8));
+            assertThat(Json.MAPPER.readTree(out).get("rows").get(5).get("body").asText()).isEqualTo(samples[5]);
+            // a generator over characters (no raw UTF-8 path) writes the same text
+            java.io.StringWriter chars = new java.io.StringWriter();
+            try (JsonGenerator g = Json.FACTORY.createGenerator(chars)) {
+                g.writeStartObject();
+                ZulipRowWriter.forTable(db.catalog().require("zerver_textsample"))
+                        .writeList(g, "rows", c, null, List.of(), null);
+                g.writeEndObject();
+            }
+            assertThat(chars.toString()).isEqualTo(out);
+        } finally {
+            try (Connection admin = DriverManager.getConnection(stack.adminJdbcUrl());
+                 Statement s = admin.createStatement()) {
+                s.execute("DROP TABLE zulip.zerver_textsample");
+            }
+        }
+    }
+
+    @Test
     void connectionsAreReadOnlyAndThePasswordNeverInADescription() throws Exception {
         assertThat(Database.redact("jdbc:postgresql://h/db?user=z&password=hunter2&currentSchema=zulip"))
                 .isEqualTo("jdbc:postgresql://h/db?user=z&password=***&currentSchema=zulip");
