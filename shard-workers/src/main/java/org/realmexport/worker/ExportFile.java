@@ -10,6 +10,7 @@ import org.realmexport.common.storage.StoredFile;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * One export file being written by a task, in one pass into the export store: the JSON goes
@@ -26,7 +27,21 @@ final class ExportFile implements Closeable {
     }
 
     static ExportFile create(ExportStore store, String relativePath) throws IOException {
-        return new ExportFile(PackedFile.create(store, relativePath, TarGzPart.DEFAULT_LEVEL, true));
+        return create(store, relativePath, true);
+    }
+
+    /**
+     * @param durable false when the caller makes the file durable itself before the task's result
+     *                is committed ({@link #paths}, {@link FileSyncer})
+     */
+    static ExportFile create(ExportStore store, String relativePath, boolean durable) throws IOException {
+        return new ExportFile(PackedFile.create(store, relativePath, TarGzPart.DEFAULT_LEVEL, durable));
+    }
+
+    /** What a file at {@code relativePath} publishes in the store: the part, and the plain file where kept. */
+    static List<String> paths(ExportStore store, String relativePath) {
+        return store.keepsPlainFiles() ? List.of(TarGzPart.partName(relativePath), relativePath)
+                : List.of(TarGzPart.partName(relativePath));
     }
 
     /** A streaming JSON generator on the file (compact, one trailing newline on publish). */

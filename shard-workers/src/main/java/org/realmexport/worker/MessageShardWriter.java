@@ -35,10 +35,13 @@ import java.util.function.BooleanSupplier;
  * scope. The result reports the rows actually written.
  */
 final class MessageShardWriter {
-    /** What the shard wrote, for the task result. */
+    /**
+     * What the shard wrote, for the task result; {@code unsynced}: the store paths published but
+     * not yet durable, which the worker syncs before the result is committed ({@link FileSyncer}).
+     */
     record Outcome(Map<String, TaskResult.FileInfo> files, Map<String, Long> rows,
                    Map<Long, List<Long>> attachments, List<Long> clients, List<Long> messageIds,
-                   String messageIdSet, Map<String, List<Long>> references) {
+                   String messageIdSet, Map<String, List<Long>> references, List<String> unsynced) {
     }
 
     private final SchemaCatalog catalog;
@@ -66,7 +69,7 @@ final class MessageShardWriter {
         int senderIndex = messages.indexOf("sender");
         int recipientIndex = messages.indexOf("recipient");
         int userIndex = userMessages.indexOf("user_profile");
-        try (ExportFile file = ExportFile.create(exportDir, fileName)) {
+        try (ExportFile file = ExportFile.create(exportDir, fileName, false)) {
             JsonGenerator g = file.json();
             g.writeStartObject();
             long n = messages.writeList(g, "zerver_message", connection, scope.shardPredicate("t"),
@@ -101,7 +104,8 @@ final class MessageShardWriter {
             String idSet = ids.isEmpty() ? null : MessageIdSet.encode(ids.stream().mapToLong(Long::longValue).toArray());
             Map<String, List<Long>> references = Map.of(TaskResult.MESSAGE_SENDER, senders.sorted(),
                     TaskResult.MESSAGE_RECIPIENT, recipients.sorted(), TaskResult.USERMESSAGE_USER, users.sorted());
-            return new Outcome(files, rows, attachments, clients.sorted(), range, idSet, references);
+            return new Outcome(files, rows, attachments, clients.sorted(), range, idSet, references,
+                    ExportFile.paths(exportDir, fileName));
         } catch (SQLException e) {
             if (e.getCause() instanceof TaskAnomaly anomaly) {
                 throw anomaly;

@@ -32,6 +32,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -73,6 +74,7 @@ public final class ShardWorker implements AutoCloseable {
     private UserJsonWriter userWriter;
     private UserMessageShardWriter userShardWriter;
     private ExportStores stores;
+    private FileSyncer syncer;
     private volatile ExactlyOnceLoop<ExportTask> loop;
     /** Materialized scopes of the last few exports, by export id; used by the loop's thread only. */
     private final Map<String, RealmScope> shardScopes = new LinkedHashMap<>(8, 0.75f, true) {
@@ -124,6 +126,7 @@ public final class ShardWorker implements AutoCloseable {
             userWriter = new UserJsonWriter(catalog);
             userShardWriter = new UserMessageShardWriter(catalog);
             stores = new ExportStores(config);
+            syncer = new FileSyncer(stores, SERVICE + "-" + workerId + "-sync");
             ExactlyOnceLoop.Settings settings = new ExactlyOnceLoop.Settings("shard worker " + workerId, SERVICE,
                     workerId, topics.group("shard-workers"), config.transactionalId(),
                     List.of(topics.configTasks(), topics.shardTasks()), topics.deadLetters(),
@@ -135,6 +138,9 @@ public final class ShardWorker implements AutoCloseable {
         } catch (Exception e) {
             database.close();
             metrics.close();
+            if (syncer != null) {
+                syncer.close();
+            }
             if (stores != null) {
                 stores.close();
             }
@@ -188,6 +194,9 @@ public final class ShardWorker implements AutoCloseable {
         }
         if (database != null) {
             database.close();
+        }
+        if (syncer != null) {
+            syncer.close();
         }
         if (stores != null) {
             stores.close();
@@ -250,9 +259,12 @@ public final class ShardWorker implements AutoCloseable {
 
         private ExactlyOnceLoop.Output run(ExportTask task) throws Exception {
             long started = System.nanoTime();
-            TaskResult result = execute(task);
+            Executed done = execute(task);
+            TaskResult result = done.result();
             long executed = System.nanoTime();
-            return output(result, () -> {
+            // the loop sends the result once the files it promises are durable
+            Future<?> synced = done.unsynced().isEmpty() ? null : syncer.sync(task.output(), done.unsynced());
+            return output(result, synced, () -> {
                 tasksDone.incrementAndGet();
                 metrics.meters().taskDone(task.kind().name(), true, Duration.ofNanos(System.nanoTime() - started),
                         result.rows().values().stream().mapToLong(Long::longValue).sum(),
@@ -283,7 +295,7 @@ public final class ShardWorker implements AutoCloseable {
                         + " and the export directory {}, then request the export again.", task.exportId(),
                         task.taskId(), result.error(), task.output(), error);
             }
-            return output(result, () -> {
+            return output(result, null, () -> {
                 tasksDone.incrementAndGet();
                 metrics.meters().taskDone(task.kind().name(), false, Duration.ZERO, 0, 0);
             });
@@ -299,50 +311,57 @@ public final class ShardWorker implements AutoCloseable {
             beforeCommit.accept(task);
         }
 
-        private ExactlyOnceLoop.Output output(TaskResult result, Runnable afterCommit) {
+        private ExactlyOnceLoop.Output output(TaskResult result, Future<?> ready, Runnable afterCommit) {
             return new ExactlyOnceLoop.Output(List.of(new ProducerRecord<>(topics.shardResults(), result.exportId(),
-                    Json.toBytes(result))), ExportId.inMdc(result.exportId(), afterCommit));
+                    Json.toBytes(result))), ExportId.inMdc(result.exportId(), afterCommit), ready);
         }
     }
 
-    private TaskResult execute(ExportTask task) throws Exception {
+    /** A task's result, and the store paths it published that are not durable yet. */
+    private record Executed(TaskResult result, List<String> unsynced) {
+        Executed(TaskResult result) {
+            this(result, List.of());
+        }
+    }
+
+    private Executed execute(ExportTask task) throws Exception {
         try (ExportStore exportDir = stores.open(task.output());
              Connection connection = database.connection()) {
             try {
                 // a single-user export: its own scope and files
                 if (task.kind() == ExportTask.Kind.USER) {
                     UserJsonWriter.Outcome o = userWriter.write(connection, userScope(task), exportDir, this::stopping);
-                    return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
-                            o.files(), o.rows(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId);
+                    return new Executed(new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
+                            o.files(), o.rows(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId));
                 }
                 if (task.kind() == ExportTask.Kind.USER_MESSAGES) {
                     MessageShardWriter.Outcome o = userShardWriter.write(connection, userScope(task), task, exportDir,
                             this::stopping);
-                    return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
+                    return new Executed(new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                             o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(),
-                            o.messageIdSet(), o.references(), null, workerId);
+                            o.messageIdSet(), o.references(), null, workerId));
                 }
                 if (task.kind() == ExportTask.Kind.REALM_CONFIG) {
                     RealmScope scope = RealmScope.resolve(connection, catalog, task.realmId(),
                             ExportType.parse(task.type()), config.getString(ShardWorkerConfig.SYSTEM_BOT_REALM));
                     RealmConfigWriter.Outcome o = configWriter.write(connection, scope, task, exportDir, this::stopping);
-                    return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
+                    return new Executed(new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                             o.files(), o.rows(), Map.of(), o.scheduledAttachments(), o.clients(), null, null, null, null,
-                            workerId);
+                            workerId));
                 }
                 if (task.kind().isFileCopy()) {
                     FileCopyWriter.Outcome o = task.userId() != null
                             ? copyWriter.write(connection, userScope(task), task, exportDir, this::stopping)
                             : copyWriter.write(connection, shardScope(connection, task), task, exportDir, this::stopping);
-                    return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
+                    return new Executed(new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                             o.files(), Map.of(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId,
-                            o.bytes());
+                            o.bytes()));
                 }
                 MessageShardWriter.Outcome o = shardWriter.write(connection, shardScope(connection, task), task,
                         exportDir, this::stopping);
-                return new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
+                return new Executed(new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                         o.files(), o.rows(), o.attachments(), Map.of(), o.clients(), o.messageIds(), o.messageIdSet(),
-                        o.references(), null, workerId);
+                        o.references(), null, workerId), o.unsynced());
             } finally {
                 connection.rollback();
             }

@@ -55,7 +55,7 @@ final class UserMessageShardWriter {
             List<Long> range = ids.isEmpty() ? List.of() : List.of(ids.get(0), ids.get(ids.size() - 1));
             String idSet = ids.isEmpty() ? null : MessageIdSet.encode(ids.stream().mapToLong(Long::longValue).toArray());
             return new MessageShardWriter.Outcome(files, Map.of("zerver_message", n), Map.of(), List.of(), range, idSet,
-                    Map.of());
+                    Map.of(), List.of());
         }
     }
 }

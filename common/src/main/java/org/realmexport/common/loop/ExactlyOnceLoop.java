@@ -41,6 +41,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -103,12 +105,19 @@ public final class ExactlyOnceLoop<T> implements AutoCloseable {
     }
 
     /**
-     * The records one value sends, and what to do once they are committed (a log line, a counter).
+     * The records one value sends, what to do once they are committed (a log line, a counter), and
+     * what must be done before they are sent, if anything: work the records promise that the handler
+     * left running in the background (files being made durable), so that the loop's thread could go
+     * on with the next value meanwhile. When it fails, the batch is processed again.
      */
-    public record Output(List<ProducerRecord<String, byte[]>> records, Runnable afterCommit) {
+    public record Output(List<ProducerRecord<String, byte[]>> records, Runnable afterCommit, Future<?> ready) {
         public Output {
             records = List.copyOf(records);
             afterCommit = afterCommit == null ? () -> { } : afterCommit;
+        }
+
+        public Output(List<ProducerRecord<String, byte[]>> records, Runnable afterCommit) {
+            this(records, afterCommit, null);
         }
 
         public static Output of(List<ProducerRecord<String, byte[]>> records) {
@@ -364,6 +373,9 @@ public final class ExactlyOnceLoop<T> implements AutoCloseable {
         for (ConsumerRecord<String, byte[]> r : batch) {
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
         }
+        if (!awaitReady(batch, outputs)) {
+            return false;
+        }
         try {
             if (producer == null) {
                 producer = newProducer();
@@ -391,6 +403,30 @@ public final class ExactlyOnceLoop<T> implements AutoCloseable {
             pause(settings.retry().delayMs(1));
             return false;
         }
+    }
+
+    /** Waits for the outputs' background work; false (the batch rewound) when some of it failed. */
+    private boolean awaitReady(List<ConsumerRecord<String, byte[]>> batch, List<Output> outputs) {
+        for (Output out : outputs) {
+            if (out.ready() == null) {
+                continue;
+            }
+            try {
+                out.ready().get();
+            } catch (ExecutionException e) {
+                LOG.warn("{}: batch at {}-{}@{} not committed: {}; it will be processed again", settings.name(),
+                        batch.get(0).topic(), batch.get(0).partition(), batch.get(0).offset(), e.getCause().toString());
+                rewind(batch);
+                redone.incrementAndGet();
+                pause(settings.retry().delayMs(1));
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                rewind(batch);
+                return false;
+            }
+        }
+        return true;
     }
 
     private void abort() {

@@ -155,6 +155,46 @@ class ExactlyOnceLoopTest {
     }
 
     @Test
+    void backgroundWorkOfTheOutputsEndsBeforeTheyAreSent() {
+        append("a");
+        append("b");
+        java.util.concurrent.CompletableFuture<Void> syncA = new java.util.concurrent.CompletableFuture<>();
+        handler.ready.put("a", syncA);
+        // the work ends on another thread while the loop goes on with "b"
+        handler.onProcess = () -> {
+            if (handler.processed.size() == 2) {
+                new Thread(() -> syncA.complete(null)).start();
+            }
+        };
+        loop.pollOnce();
+
+        assertThat(handler.readyAtCommit).containsExactly("a:true", "b:none");
+        assertThat(committedValues()).containsExactly("A", "B");
+        assertThat(committedOffsets()).containsExactly(2L);
+    }
+
+    @Test
+    void failedBackgroundWorkRedoesTheBatchWithNothingSent() {
+        append("a");
+        append("b");
+        handler.ready.put("b", java.util.concurrent.CompletableFuture.failedFuture(
+                new java.io.IOException("fsync: Input/output error")));
+        loop.pollOnce();
+
+        assertThat(producer.history()).isEmpty();
+        assertThat(producer.commitCount()).isZero();
+        assertThat(consumer.position(IN)).isEqualTo(0L);
+        assertThat(loop.redone()).isEqualTo(1);
+
+        handler.ready.clear();
+        redeliver();
+        loop.pollOnce();
+        assertThat(committedValues()).containsExactly("A", "B");
+        assertThat(committedOffsets()).containsExactly(2L);
+        assertThat(handler.processed).containsExactly("a", "b", "a", "b");
+    }
+
+    @Test
     void aFencedProducerStopsTheLoopWithNothingCommitted() {
         append("a");
         producer.fenceProducer();
@@ -209,7 +249,16 @@ class ExactlyOnceLoopTest {
         final Map<String, Deque<Exception>> faults = new HashMap<>();
         final List<String> processed = new ArrayList<>();
         final List<String> afterCommit = new ArrayList<>();
+        /** Background work an output waits for, by value; and whether it was done when the commit came. */
+        final Map<String, java.util.concurrent.Future<?>> ready = new HashMap<>();
+        final List<String> readyAtCommit = new ArrayList<>();
         Runnable onProcess = () -> { };
+
+        @Override
+        public void beforeCommit(String value) {
+            java.util.concurrent.Future<?> f = ready.get(value);
+            readyAtCommit.add(value + ":" + (f == null ? "none" : f.isDone()));
+        }
 
         void script(String value, Exception fault) {
             faults.computeIfAbsent(value, v -> new ArrayDeque<>()).add(fault);
@@ -243,7 +292,7 @@ class ExactlyOnceLoopTest {
 
         private ExactlyOnceLoop.Output output(String text, String value) {
             return new ExactlyOnceLoop.Output(List.of(new ProducerRecord<>("out", value,
-                    text.getBytes(StandardCharsets.UTF_8))), () -> afterCommit.add(value));
+                    text.getBytes(StandardCharsets.UTF_8))), () -> afterCommit.add(value), ready.get(value));
         }
     }
 }
