@@ -82,7 +82,11 @@ public final class FileCopyWriter {
     private static final Set<String> INTEGER_METADATA = Set.of("realm_id", "user_profile_id", "avatar_version");
 
     /** What the task reports: its report file, and the bytes it copied (for the metrics). */
-    public record Outcome(Map<String, TaskResult.FileInfo> files, int copied, long bytes) {
+    /**
+     * What a batch copied; {@code unsynced}: the store paths it published, not yet durable, which
+     * the worker syncs before the result is committed ({@link FileSyncer}).
+     */
+    public record Outcome(Map<String, TaskResult.FileInfo> files, int copied, long bytes, List<String> unsynced) {
     }
 
     private final SchemaCatalog catalog;
@@ -162,13 +166,13 @@ public final class FileCopyWriter {
     }
 
     private Outcome report(Batch batch, ExportTask task, ExportStore store) throws IOException {
-        // the result promises the files: durable before the report, in one sync rather than one a file
-        store.sync(batch.published);
+        // the result promises the files: the worker syncs them all, the report with them, before it
+        // commits the result, on a thread of its own (one sync per batch, not one per file here)
         FileCopyReport report = new FileCopyReport(Versioned.CURRENT, batch.copied, batch.missing,
                 List.copyOf(batch.causes));
         String path = FileCopyReport.path(task.taskId());
         StoredFile.Written written;
-        try (StoredFile file = store.create(path, true)) {
+        try (StoredFile file = store.create(path, false)) {
             Json.MAPPER.writeValue(file.stream(), report);
             written = file.commit();
         }
@@ -176,8 +180,10 @@ public final class FileCopyWriter {
         LOG.info("export {} {}: copied {} files ({} bytes) from {}{}", task.exportId(), task.taskId(),
                 batch.copied.size(), bytes, UploadSources.describe(source),
                 batch.missing.isEmpty() ? "" : "; " + batch.missing.size() + " referenced files not found");
+        List<String> unsynced = new ArrayList<>(batch.published);
+        unsynced.add(path);
         return new Outcome(Map.of(path, new TaskResult.FileInfo(written.size(), written.sha256())),
-                batch.copied.size(), bytes);
+                batch.copied.size(), bytes, List.copyOf(unsynced));
     }
 
     /**

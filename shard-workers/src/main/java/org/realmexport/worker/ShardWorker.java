@@ -355,7 +355,7 @@ public final class ShardWorker implements AutoCloseable {
                             : copyWriter.write(connection, shardScope(connection, task), task, exportDir, this::stopping);
                     return new Executed(new TaskResult(Versioned.CURRENT, task.exportId(), task.taskId(), task.tasksPlanned(),
                             o.files(), Map.of(), Map.of(), Map.of(), List.of(), null, null, null, null, workerId,
-                            o.bytes()));
+                            o.bytes()), o.unsynced());
                 }
                 MessageShardWriter.Outcome o = shardWriter.write(connection, shardScope(connection, task), task,
                         exportDir, this::stopping);
