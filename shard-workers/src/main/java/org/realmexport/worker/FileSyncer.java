@@ -2,7 +2,10 @@ package org.realmexport.worker;
 
 import org.realmexport.common.storage.ExportStore;
 import org.realmexport.common.storage.ExportStores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.net.URI;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -19,6 +22,8 @@ import java.util.concurrent.Future;
  * disk gain nothing from running side by side, and they finish in the order of the tasks.
  */
 final class FileSyncer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FileSyncer.class);
+
     private final ExportStores stores;
     private final ExecutorService thread;
 
@@ -32,10 +37,15 @@ final class FileSyncer implements AutoCloseable {
     }
 
     /** Syncs {@code paths} of the export directory {@code output}; the future fails when a sync does. */
-    Future<?> sync(URI output, List<String> paths) {
+    Future<?> sync(String exportId, URI output, List<String> paths) {
         return thread.submit(() -> {
             try (ExportStore store = stores.open(output)) {
                 store.sync(paths);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("export {}: writing {} files to disk in {} failed ({}); their tasks will be redone. If it"
+                        + " persists, check the disk of the export directory.", exportId, paths.size(),
+                        ExportStores.display(output), e.toString());
+                throw e;
             }
             return null;
         });

@@ -263,7 +263,8 @@ public final class ShardWorker implements AutoCloseable {
             TaskResult result = done.result();
             long executed = System.nanoTime();
             // the loop sends the result once the files it promises are durable
-            Future<?> synced = done.unsynced().isEmpty() ? null : syncer.sync(task.output(), done.unsynced());
+            Future<?> synced = done.unsynced().isEmpty() ? null : syncer.sync(task.exportId(), task.output(),
+                    done.unsynced());
             return output(result, synced, () -> {
                 tasksDone.incrementAndGet();
                 metrics.meters().taskDone(task.kind().name(), true, Duration.ofNanos(System.nanoTime() - started),
