@@ -10,7 +10,6 @@ import org.realmexport.common.storage.StoredFile;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.util.List;
 
 /**
  * One export file being written by a task, in one pass into the export store: the JSON goes
@@ -32,16 +31,10 @@ final class ExportFile implements Closeable {
 
     /**
      * @param durable false when the caller makes the file durable itself before the task's result
-     *                is committed ({@link #paths}, {@link FileSyncer})
+     *                is committed ({@link PackedFile#paths}, {@link FileSyncer})
      */
     static ExportFile create(ExportStore store, String relativePath, boolean durable) throws IOException {
         return new ExportFile(PackedFile.create(store, relativePath, TarGzPart.DEFAULT_LEVEL, durable));
-    }
-
-    /** What a file at {@code relativePath} publishes in the store: the part, and the plain file where kept. */
-    static List<String> paths(ExportStore store, String relativePath) {
-        return store.keepsPlainFiles() ? List.of(TarGzPart.partName(relativePath), relativePath)
-                : List.of(TarGzPart.partName(relativePath));
     }
 
     /** A streaming JSON generator on the file (compact, one trailing newline on publish). */

@@ -498,10 +498,7 @@ public final class FileCopyWriter {
                 download.in().transferTo(file.stream());
                 written = file.commit();
             }
-            published.add(TarGzPart.partName(relativePath));
-            if (store.keepsPlainFiles()) {
-                published.add(relativePath);
-            }
+            published.addAll(PackedFile.paths(store, relativePath));
             checkCancelled(); // a stopping worker leaves the batch after the file in flight, uncommitted
             copied.add(new FileCopyReport.Copied(relativePath, written.size(), written.sha256(), attachmentId,
                     json(record)));

@@ -1,6 +1,7 @@
 package org.realmexport.worker;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import org.realmexport.common.archive.PackedFile;
 import org.realmexport.common.db.RealmScope;
 import org.realmexport.common.db.SchemaCatalog;
 import org.realmexport.common.db.ZulipRowWriter;
@@ -105,7 +106,7 @@ final class MessageShardWriter {
             Map<String, List<Long>> references = Map.of(TaskResult.MESSAGE_SENDER, senders.sorted(),
                     TaskResult.MESSAGE_RECIPIENT, recipients.sorted(), TaskResult.USERMESSAGE_USER, users.sorted());
             return new Outcome(files, rows, attachments, clients.sorted(), range, idSet, references,
-                    ExportFile.paths(exportDir, fileName));
+                    PackedFile.paths(exportDir, fileName));
         } catch (SQLException e) {
             if (e.getCause() instanceof TaskAnomaly anomaly) {
                 throw anomaly;

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.MessageDigest;
+import java.util.List;
 
 /**
  * One export file written in one pass: every byte goes through the sha256 and into the file's
@@ -57,6 +58,15 @@ public final class PackedFile implements Closeable {
     public static PackedFile create(ExportStore store, String relativePath, String partPath, int level,
                                     boolean durable) throws IOException {
         return new PackedFile(store, relativePath, partPath, level, durable);
+    }
+
+    /**
+     * The store paths a file at {@code relativePath} publishes: its part, and the plain file where
+     * the store keeps one (what {@link ExportStore#sync} takes for a file created not durable).
+     */
+    public static List<String> paths(ExportStore store, String relativePath) {
+        return store.keepsPlainFiles() ? List.of(TarGzPart.partName(relativePath), relativePath)
+                : List.of(TarGzPart.partName(relativePath));
     }
 
     /** The stream to write the file's bytes to; do not close it (commit or close this instead). */
