@@ -66,6 +66,8 @@ public final class ExportProducer implements AutoCloseable {
     private Database database;
     private ExportPlanner planner;
     private PlannedExports planned;
+    /** Of the shard-task topic when this producer started (partitions are only ever added; new ones go unused until a restart). */
+    private int shardTaskPartitions;
     private volatile ExactlyOnceLoop<Request> loop;
     private final MeterRegistry registry;
     private ServiceMetrics metrics;
@@ -87,7 +89,7 @@ public final class ExportProducer implements AutoCloseable {
         if (loop != null) {
             throw new IllegalStateException("producer already started");
         }
-        config.ensureTopics();
+        shardTaskPartitions = config.ensureTopics().get(topics.shardTasks());
         try {
             metrics = ServiceMetrics.open(config, registry, SERVICE);
             database = Database.open(config, 2, SERVICE + "-" + config.producerId());
@@ -105,8 +107,8 @@ public final class ExportProducer implements AutoCloseable {
             closeResources();
             throw new IllegalStateException("export producer cannot start: " + Database.redact(e.getMessage()), e);
         }
-        LOG.info("export producer {} started: {} exports already known, database {}", config.producerId(),
-                planned.size(), database.describe());
+        LOG.info("export producer {} started: {} exports already known, database {}, {} shard-task partitions",
+                config.producerId(), planned.size(), database.describe(), shardTaskPartitions);
         return this;
     }
 
@@ -265,17 +267,18 @@ public final class ExportProducer implements AutoCloseable {
         ExportTask config = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.REALM_CONFIG, realmId,
                 type.cliName(), output, plan.watermark(), 0, 0, 0, 0, tasksPlanned);
         out.add(new ProducerRecord<>(topics.configTasks(), config.key(), Json.toBytes(config)));
+        List<TaskSpreader.Costed> tasks = new ArrayList<>(plan.shards() + copies.size());
         for (int k = 0; k < plan.shards(); k++) {
-            ExportTask shard = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.MESSAGES, realmId,
-                    type.cliName(), output, plan.watermark(), k + 1, plan.firstIds()[k], plan.lastIds()[k],
-                    plan.counts()[k], tasksPlanned);
-            out.add(new ProducerRecord<>(topics.shardTasks(), shard.key(), Json.toBytes(shard)));
+            tasks.add(TaskSpreader.Costed.shard(new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.MESSAGES,
+                    realmId, type.cliName(), output, plan.watermark(), k + 1, plan.firstIds()[k], plan.lastIds()[k],
+                    plan.counts()[k], tasksPlanned)));
         }
         for (FileCopyPlanner.Batch b : copies) {
-            ExportTask copy = new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId, type.cliName(), output,
-                    plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(), tasksPlanned);
-            out.add(new ProducerRecord<>(topics.shardTasks(), copy.key(), Json.toBytes(copy)));
+            tasks.add(TaskSpreader.Costed.copy(new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId,
+                    type.cliName(), output, plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(),
+                    tasksPlanned), b.bytes()));
         }
+        out.addAll(TaskSpreader.records(topics.shardTasks(), shardTaskPartitions, tasks));
         return status(request, exportId, realmId, type.cliName(), ExportState.PLANNED, tasksPlanned, plan.watermark(),
                 plan.messages(), output, null).withSkippedTables(unknown);
     }
@@ -322,17 +325,18 @@ public final class ExportProducer implements AutoCloseable {
         ExportTask main = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.USER, realmId, UserScope.TYPE,
                 output, plan.watermark(), 0, 0, 0, 0, tasksPlanned, userId);
         out.add(new ProducerRecord<>(topics.configTasks(), main.key(), Json.toBytes(main)));
+        List<TaskSpreader.Costed> tasks = new ArrayList<>(plan.shards() + copies.size());
         for (int k = 0; k < plan.shards(); k++) {
-            ExportTask shard = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.USER_MESSAGES, realmId,
-                    UserScope.TYPE, output, plan.watermark(), k + 1, plan.firstIds()[k], plan.lastIds()[k],
-                    plan.counts()[k], tasksPlanned, userId);
-            out.add(new ProducerRecord<>(topics.shardTasks(), shard.key(), Json.toBytes(shard)));
+            tasks.add(TaskSpreader.Costed.shard(new ExportTask(Versioned.CURRENT, exportId,
+                    ExportTask.Kind.USER_MESSAGES, realmId, UserScope.TYPE, output, plan.watermark(), k + 1,
+                    plan.firstIds()[k], plan.lastIds()[k], plan.counts()[k], tasksPlanned, userId)));
         }
         for (FileCopyPlanner.Batch b : copies) {
-            ExportTask copy = new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId, UserScope.TYPE, output,
-                    plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(), tasksPlanned, userId);
-            out.add(new ProducerRecord<>(topics.shardTasks(), copy.key(), Json.toBytes(copy)));
+            tasks.add(TaskSpreader.Costed.copy(new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId,
+                    UserScope.TYPE, output, plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(),
+                    tasksPlanned, userId), b.bytes()));
         }
+        out.addAll(TaskSpreader.records(topics.shardTasks(), shardTaskPartitions, tasks));
         return status(request, exportId, realmId, UserScope.TYPE, ExportState.PLANNED, tasksPlanned, plan.watermark(),
                 plan.messages(), output, null).withUser(userId);
     }

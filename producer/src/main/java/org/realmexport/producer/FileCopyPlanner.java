@@ -33,8 +33,11 @@ public final class FileCopyPlanner {
      */
     public static final int PAIRS = FILES / 2;
 
-    /** One planned batch: {@code [firstId, lastId]} of its kind's rows, and how many rows it had at planning. */
-    public record Batch(ExportTask.Kind kind, int number, long firstId, long lastId, int rows) {
+    /**
+     * One planned batch: {@code [firstId, lastId]} of its kind's rows, how many rows it had at
+     * planning and their uploads' bytes as zerver_attachment records them (0 where unknown).
+     */
+    public record Batch(ExportTask.Kind kind, int number, long firstId, long lastId, int rows, long bytes) {
     }
 
     private FileCopyPlanner() {
@@ -114,7 +117,7 @@ public final class FileCopyPlanner {
 
         void add(long id, long size) {
             if (rows > 0 && (rows == maxRows || bytes + size > maxBytes)) {
-                batches.add(new Batch(kind, batches.size() + 1, first, last, rows));
+                batches.add(new Batch(kind, batches.size() + 1, first, last, rows, bytes));
                 first = last + 1;
                 rows = 0;
                 bytes = 0;
@@ -126,7 +129,7 @@ public final class FileCopyPlanner {
 
         /** The batches; the last one's range is open-ended, and there is one even without rows. */
         List<Batch> finish() {
-            batches.add(new Batch(kind, batches.size() + 1, first, Long.MAX_VALUE, rows));
+            batches.add(new Batch(kind, batches.size() + 1, first, Long.MAX_VALUE, rows, bytes));
             return List.copyOf(batches);
         }
     }

@@ -80,9 +80,15 @@ class ExportProducerTest {
             assertThat(s.messages()).isEqualTo(secondary.messages());
             assertThat(status(statuses, "unknown").state()).isEqualTo(ExportState.FAILED);
 
-            List<ExportTask> ofP = values(read("plan.shard-tasks", p.tasksPlanned() - 1 + s.tasksPlanned() - 1),
-                    ExportTask.class).stream().filter(t -> t.exportId().equals(p.exportId()))
+            List<ConsumerRecord<String, byte[]>> taskRecords = read("plan.shard-tasks",
+                    p.tasksPlanned() - 1 + s.tasksPlanned() - 1);
+            List<ExportTask> ofP = values(taskRecords, ExportTask.class).stream()
+                    .filter(t -> t.exportId().equals(p.exportId()))
                     .sorted(Comparator.comparingInt(ExportTask::shard)).toList();
+            // spread by cost over the topic's 12 partitions: fewer tasks than partitions, one each
+            assertThat(ofP.size()).isLessThanOrEqualTo(12);
+            assertThat(taskRecords.stream().filter(r -> r.key().startsWith(p.exportId() + "/"))
+                    .map(ConsumerRecord::partition).distinct().count()).isEqualTo(ofP.size());
             List<ExportTask> shards = ofP.stream().filter(t -> t.kind() == ExportTask.Kind.MESSAGES).toList();
             long copies = ofP.stream().filter(t -> t.kind().isFileCopy()).count();
             assertThat(shards).hasSize(shardCount);

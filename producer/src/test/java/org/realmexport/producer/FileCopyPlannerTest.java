@@ -50,7 +50,7 @@ class FileCopyPlannerTest {
     void noRowsIsStillOneBatchCoveringEveryId() {
         // a row added after planning (an upload, an avatar) still belongs to a batch
         assertThat(cut(FileCopyPlanner.PAIRS, Long.MAX_VALUE, new long[0][]))
-                .containsExactly(new FileCopyPlanner.Batch(ExportTask.Kind.UPLOADS, 1, 0, Long.MAX_VALUE, 0));
+                .containsExactly(new FileCopyPlanner.Batch(ExportTask.Kind.UPLOADS, 1, 0, Long.MAX_VALUE, 0, 0));
     }
 
     @Test

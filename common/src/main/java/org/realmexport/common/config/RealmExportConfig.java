@@ -125,10 +125,16 @@ public class RealmExportConfig extends AbstractConfig {
         super(definition, originals, false);
     }
 
-    /** Creates the topics that are missing, with this configuration's partitions and replication. */
-    public void ensureTopics() {
+    /**
+     * Creates the topics that are missing, with this configuration's partitions and replication,
+     * and returns the partition count of the two task topics as they are now (an existing topic
+     * keeps its own count, which may differ from {@code task.partitions}).
+     */
+    public Map<String, Integer> ensureTopics() {
         try (Admin admin = Admin.create(kafkaProperties())) {
-            topics().ensureCreated(admin, getInt(TASK_PARTITIONS), getShort(REPLICATION_FACTOR));
+            Topics topics = topics();
+            topics.ensureCreated(admin, getInt(TASK_PARTITIONS), getShort(REPLICATION_FACTOR));
+            return Topics.partitionCounts(admin, java.util.List.of(topics.configTasks(), topics.shardTasks()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);

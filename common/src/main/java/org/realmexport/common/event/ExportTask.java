@@ -6,7 +6,8 @@ import java.net.URI;
  * A unit of work for the shard workers, on {@code realm-export.config-tasks} (kind
  * {@code REALM_CONFIG}) or {@code realm-export.shard-tasks} (kind {@code MESSAGES}, and the file
  * copy kinds {@code UPLOADS}, {@code AVATARS}, {@code EMOJI}, {@code REALM_ICONS}), keyed by
- * {@link #taskId()} so that redeliveries of a task land on the same partition.
+ * {@link #key()}. The producer places shard-topic tasks on partitions by their estimated cost
+ * (equal work per partition), not by the key's hash.
  *
  * @param v             format version
  * @param exportId      the export this task belongs to
