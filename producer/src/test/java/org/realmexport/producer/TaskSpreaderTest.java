@@ -110,7 +110,33 @@ class TaskSpreaderTest {
                 }
             }
         }
-        assertThat(records.get(0).key()).isEqualTo("e1/uploads-000007"); // the most bytes
+        assertThat(costs.get(records.get(0).key()))
+                .isEqualTo(costs.values().stream().mapToLong(Long::longValue).max().orElseThrow());
+    }
+
+    @Test
+    void theHeaviestTasksAreSharedBetweenTheWorkersBlocksOfPartitions() {
+        // the uploads are costlier than the model says: still, each of two workers (partitions 0-5
+        // and 6-11, the range assignor's blocks) gets half of them, and each of three a third
+        List<ProducerRecord<String, byte[]>> records = TaskSpreader.records(TOPIC, 12, realmTasks());
+        List<Integer> uploads = records.stream().filter(r -> r.key().startsWith("e1/uploads-"))
+                .map(ProducerRecord::partition).toList();
+        assertThat(uploads).hasSize(7);
+        assertThat(uploads.stream().filter(p -> p < 6).count()).isBetween(3L, 4L);
+        assertThat(uploads.stream().filter(p -> p < 4).count()).isBetween(2L, 3L);
+        assertThat(uploads.stream().filter(p -> p >= 8).count()).isBetween(2L, 3L);
+    }
+
+    @Test
+    void theAlternatingOrderIsAPermutationSpreadOverTheRange() {
+        assertThat(TaskSpreader.alternatingOrder(12)).containsExactly(0, 6, 3, 9, 1, 7, 4, 10, 2, 8, 5, 11);
+        for (int n = 1; n <= 64; n++) {
+            int[] order = TaskSpreader.alternatingOrder(n);
+            assertThat(order).as("n=%d", n).containsExactlyInAnyOrder(java.util.stream.IntStream.range(0, n).toArray());
+            if (n >= 2) {
+                assertThat(order[1]).as("n=%d: the second is in the other half", n).isGreaterThanOrEqualTo(n / 2);
+            }
+        }
     }
 
     @Test
@@ -129,6 +155,8 @@ class TaskSpreaderTest {
         long big = TaskSpreader.Costed.copy(task(ExportTask.Kind.UPLOADS, 1, 500), 256L << 20).cost();
         assertThat(files).isEqualTo(500 * TaskSpreader.FILE_MICROS);
         assertThat(big).isGreaterThan(files);
+        assertThat(TaskSpreader.Costed.copy(task(ExportTask.Kind.AVATARS, 1, 250), 0).cost())
+                .as("a user's avatar is two files").isEqualTo(500 * TaskSpreader.FILE_MICROS);
         assertThat(TaskSpreader.Costed.shard(task(ExportTask.Kind.MESSAGES, 1, 0)).cost()).isPositive();
     }
 
