@@ -10,6 +10,7 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 import org.realmexport.common.topic.Topics;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
@@ -134,7 +135,7 @@ public class RealmExportConfig extends AbstractConfig {
         try (Admin admin = Admin.create(kafkaProperties())) {
             Topics topics = topics();
             topics.ensureCreated(admin, getInt(TASK_PARTITIONS), getShort(REPLICATION_FACTOR));
-            return Topics.partitionCounts(admin, java.util.List.of(topics.configTasks(), topics.shardTasks()));
+            return Topics.partitionCounts(admin, List.of(topics.configTasks(), topics.shardTasks()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
