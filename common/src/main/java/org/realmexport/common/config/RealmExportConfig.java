@@ -72,7 +72,8 @@ public class RealmExportConfig extends AbstractConfig {
                         "Prefix of every topic and consumer group, so deployments can share a cluster.")
                 .define(TASK_PARTITIONS, Type.INT, 12, ConfigDef.Range.atLeast(1), Importance.MEDIUM,
                         "Partitions of the task, result and status topics when they are created: the most workers that can"
-                                + " share one export, and assembler instances that can share the exports.")
+                                + " share one export (a worker count that divides it gets equal shares of the work),"
+                                + " and assembler instances that can share the exports.")
                 .define(REPLICATION_FACTOR, Type.SHORT, (short) 1, Importance.LOW,
                         "Replication factor of topics created at start-up (3 in production).")
                 .define(JDBC_URL, Type.STRING, null, Importance.HIGH,
