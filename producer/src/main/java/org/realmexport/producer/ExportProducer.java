@@ -267,20 +267,34 @@ public final class ExportProducer implements AutoCloseable {
         ExportTask config = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.REALM_CONFIG, realmId,
                 type.cliName(), output, plan.watermark(), 0, 0, 0, 0, tasksPlanned);
         out.add(new ProducerRecord<>(topics.configTasks(), config.key(), Json.toBytes(config)));
-        List<TaskSpreader.Costed> tasks = new ArrayList<>(plan.shards() + copies.size());
-        for (int k = 0; k < plan.shards(); k++) {
-            tasks.add(TaskSpreader.Costed.shard(new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.MESSAGES,
-                    realmId, type.cliName(), output, plan.watermark(), k + 1, plan.firstIds()[k], plan.lastIds()[k],
-                    plan.counts()[k], tasksPlanned)));
-        }
-        for (FileCopyPlanner.Batch b : copies) {
-            tasks.add(TaskSpreader.Costed.copy(new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId,
-                    type.cliName(), output, plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(),
-                    tasksPlanned), b.bytes()));
-        }
-        out.addAll(TaskSpreader.records(topics.shardTasks(), shardTaskPartitions, tasks));
+        out.addAll(shardTopicTasks(plan, ExportTask.Kind.MESSAGES, copies, (kind, number, firstId, lastId, count) ->
+                new ExportTask(Versioned.CURRENT, exportId, kind, realmId, type.cliName(), output, plan.watermark(),
+                        number, firstId, lastId, count, tasksPlanned)));
         return status(request, exportId, realmId, type.cliName(), ExportState.PLANNED, tasksPlanned, plan.watermark(),
                 plan.messages(), output, null).withSkippedTables(unknown);
+    }
+
+    /** Makes one task of the export being planned: its kind, number and planned id range and row count. */
+    private interface TaskMaker {
+        ExportTask make(ExportTask.Kind kind, int number, long firstId, long lastId, int count);
+    }
+
+    /**
+     * The shard-topic records of a plan: a task of {@code shardKind} per shard and one per copy
+     * batch, spread over the topic's partitions by cost ({@link TaskSpreader}).
+     */
+    private List<ProducerRecord<String, byte[]>> shardTopicTasks(ExportPlanner.Plan plan, ExportTask.Kind shardKind,
+                                                                 List<FileCopyPlanner.Batch> copies, TaskMaker tasks) {
+        List<TaskSpreader.Costed> costed = new ArrayList<>(plan.shards() + copies.size());
+        for (int k = 0; k < plan.shards(); k++) {
+            costed.add(TaskSpreader.Costed.shard(tasks.make(shardKind, k + 1, plan.firstIds()[k], plan.lastIds()[k],
+                    plan.counts()[k])));
+        }
+        for (FileCopyPlanner.Batch b : copies) {
+            costed.add(TaskSpreader.Costed.copy(tasks.make(b.kind(), b.number(), b.firstId(), b.lastId(), b.rows()),
+                    b.bytes()));
+        }
+        return TaskSpreader.records(topics.shardTasks(), shardTaskPartitions, costed);
     }
 
     /** The export's directory: under the request's output, else the producer's output.dir. */
@@ -325,18 +339,10 @@ public final class ExportProducer implements AutoCloseable {
         ExportTask main = new ExportTask(Versioned.CURRENT, exportId, ExportTask.Kind.USER, realmId, UserScope.TYPE,
                 output, plan.watermark(), 0, 0, 0, 0, tasksPlanned, userId);
         out.add(new ProducerRecord<>(topics.configTasks(), main.key(), Json.toBytes(main)));
-        List<TaskSpreader.Costed> tasks = new ArrayList<>(plan.shards() + copies.size());
-        for (int k = 0; k < plan.shards(); k++) {
-            tasks.add(TaskSpreader.Costed.shard(new ExportTask(Versioned.CURRENT, exportId,
-                    ExportTask.Kind.USER_MESSAGES, realmId, UserScope.TYPE, output, plan.watermark(), k + 1,
-                    plan.firstIds()[k], plan.lastIds()[k], plan.counts()[k], tasksPlanned, userId)));
-        }
-        for (FileCopyPlanner.Batch b : copies) {
-            tasks.add(TaskSpreader.Costed.copy(new ExportTask(Versioned.CURRENT, exportId, b.kind(), realmId,
-                    UserScope.TYPE, output, plan.watermark(), b.number(), b.firstId(), b.lastId(), b.rows(),
-                    tasksPlanned, userId), b.bytes()));
-        }
-        out.addAll(TaskSpreader.records(topics.shardTasks(), shardTaskPartitions, tasks));
+        out.addAll(shardTopicTasks(plan, ExportTask.Kind.USER_MESSAGES, copies,
+                (kind, number, firstId, lastId, count) -> new ExportTask(Versioned.CURRENT, exportId, kind, realmId,
+                        UserScope.TYPE, output, plan.watermark(), number, firstId, lastId, count, tasksPlanned,
+                        userId)));
         return status(request, exportId, realmId, UserScope.TYPE, ExportState.PLANNED, tasksPlanned, plan.watermark(),
                 plan.messages(), output, null).withUser(userId);
     }

@@ -7,7 +7,6 @@ import org.realmexport.common.event.ExportTask;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.PriorityQueue;
 
 /**
  * Spreads an export's shard-topic tasks (message shards and file copy batches) over the topic's
@@ -63,19 +62,18 @@ final class TaskSpreader {
         }
         List<Costed> heaviestFirst = new ArrayList<>(tasks);
         heaviestFirst.sort(Comparator.comparingLong(Costed::cost).reversed()); // stable
-        // least loaded first; on a tie, the partition earlier in the alternating order: {load, rank, partition}
-        PriorityQueue<long[]> loads = new PriorityQueue<>(
-                Comparator.<long[]>comparingLong(l -> l[0]).thenComparingLong(l -> l[1]));
         int[] order = alternatingOrder(partitions);
-        for (int rank = 0; rank < partitions; rank++) {
-            loads.add(new long[]{0, rank, order[rank]});
-        }
+        long[] load = new long[partitions];
         List<ProducerRecord<String, byte[]>> out = new ArrayList<>(tasks.size());
         for (Costed c : heaviestFirst) {
-            long[] least = loads.poll();
-            out.add(new ProducerRecord<>(topic, (int) least[2], c.task().key(), Json.toBytes(c.task())));
-            least[0] += c.cost();
-            loads.add(least);
+            int least = order[0]; // the least loaded; on a tie, the earlier in the alternating order
+            for (int p : order) {
+                if (load[p] < load[least]) {
+                    least = p;
+                }
+            }
+            out.add(new ProducerRecord<>(topic, least, c.task().key(), Json.toBytes(c.task())));
+            load[least] += c.cost();
         }
         return out;
     }
@@ -89,11 +87,8 @@ final class TaskSpreader {
         int[] order = new int[n];
         boolean[] taken = new boolean[n];
         for (int k = 0; k < n; k++) {
-            double fraction = Integer.reverse(k) / 4294967296.0; // k's bits mirrored after the binary point
-            if (fraction < 0) {
-                fraction += 1.0;
-            }
-            int p = (int) Math.floor(fraction * n);
+            double fraction = Integer.toUnsignedLong(Integer.reverse(k)) / 0x1p32; // k's bits after the point
+            int p = (int) (fraction * n);
             while (taken[p]) {
                 p = (p + 1) % n;
             }

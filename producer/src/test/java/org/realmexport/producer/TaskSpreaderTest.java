@@ -8,9 +8,11 @@ import org.realmexport.common.event.Versioned;
 
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -75,9 +77,9 @@ class TaskSpreaderTest {
         long heaviest = costs.values().stream().mapToLong(Long::longValue).max().orElseThrow();
         for (int partitions : new int[] {1, 2, 3, 5, 12, 64}) {
             long[] loads = loads(TaskSpreader.records(TOPIC, partitions, tasks), costs, partitions);
-            long max = java.util.Arrays.stream(loads).max().orElseThrow();
-            long min = java.util.Arrays.stream(loads).min().orElseThrow();
-            assertThat(max - min).as("%d partitions: %s", partitions, java.util.Arrays.toString(loads))
+            long max = Arrays.stream(loads).max().orElseThrow();
+            long min = Arrays.stream(loads).min().orElseThrow();
+            assertThat(max - min).as("%d partitions: %s", partitions, Arrays.toString(loads))
                     .isLessThanOrEqualTo(heaviest);
         }
         // two workers of twelve partitions, whichever six each one is given: within one task of each other
@@ -132,7 +134,7 @@ class TaskSpreaderTest {
         assertThat(TaskSpreader.alternatingOrder(12)).containsExactly(0, 6, 3, 9, 1, 7, 4, 10, 2, 8, 5, 11);
         for (int n = 1; n <= 64; n++) {
             int[] order = TaskSpreader.alternatingOrder(n);
-            assertThat(order).as("n=%d", n).containsExactlyInAnyOrder(java.util.stream.IntStream.range(0, n).toArray());
+            assertThat(order).as("n=%d", n).containsExactlyInAnyOrder(IntStream.range(0, n).toArray());
             if (n >= 2) {
                 assertThat(order[1]).as("n=%d: the second is in the other half", n).isGreaterThanOrEqualTo(n / 2);
             }
